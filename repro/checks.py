@@ -1,0 +1,144 @@
+"""Cross-field and cross-spec checks that a schema alone cannot express.
+
+They run after validation, on all specs together (a base spec must exist and must
+not form a cycle), and against the file system (data files must exist). Each check
+reports the field it is about, so the error points at the right line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from repro.errors import SpecError
+from repro.schema import LLAMA_MODULES, ConfigBase, PathBase, PathSource, SpecBase
+from repro.workspace import Entry, valid_name
+
+
+def _err(entry: Entry, path: tuple, message: str, hint: str | None = None) -> None:
+    pos = entry.doc.pos(path) if entry.doc else None
+    entry.errors.append(SpecError(message, pos=pos, field=".".join(map(str, path)), hint=hint))
+
+
+def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
+    spec = entry.spec
+    assert spec is not None
+    if not valid_name(entry.name):
+        _err(entry, (), f"file name '{entry.name}' is not a valid spec name",
+             "use letters, digits, '-' and '_' only")
+    if spec.name is not None and spec.name != entry.name:
+        _err(entry, ("name",), f"'{spec.name}' does not match the file name '{entry.name}'",
+             f"rename the file or set name: {entry.name}")
+    data, base, train = spec.data, spec.model.base, spec.train
+
+    if isinstance(data.source, PathSource):
+        p = root / data.source.path
+        if not p.is_file():
+            _err(entry, ("data", "source", "path"), f"data file '{data.source.path}' not found",
+                 "paths are relative to the workspace root")
+
+    if isinstance(base, ConfigBase):
+        if data.tokenizer is None:
+            _err(entry, ("data", "tokenizer"),
+                 "a model built from a config needs a tokenizer trained on its data",
+                 "add data.tokenizer: {kind: bpe, vocab_size: 512}")
+        if train.max_length > base.config.max_position_embeddings:
+            _err(entry, ("train", "max_length"),
+                 f"{train.max_length} is longer than the model's max_position_embeddings "
+                 f"({base.config.max_position_embeddings})")
+    else:
+        if data.tokenizer is not None:
+            _err(entry, ("data", "tokenizer"),
+                 "the base model brings its own tokenizer; a new one would not match it",
+                 "remove data.tokenizer")
+        if train.method == "pretrain":
+            _err(entry, ("train", "method"),
+                 "'pretrain' trains a new model from scratch, so model.base must be {config: ...}",
+                 "use method: sft to keep training an existing model")
+
+    if isinstance(base, PathBase) and not (root / base.path).exists():
+        _err(entry, ("model", "base", "path"), f"model directory '{base.path}' not found")
+
+    if isinstance(base, SpecBase):
+        other = by_name.get(base.spec)
+        if base.spec == entry.name:
+            _err(entry, ("model", "base", "spec"), "a spec cannot be its own base")
+        elif other is None:
+            from repro.validate import suggest
+
+            guess = suggest(base.spec, sorted(by_name))
+            _err(entry, ("model", "base", "spec"), f"unknown base spec '{base.spec}'",
+                 f"did you mean '{guess}'?" if guess else "base specs live in specs/*.yaml")
+        elif not other.ok:
+            _err(entry, ("model", "base", "spec"), f"base spec '{base.spec}' has errors",
+                 f"run: repro validate {other.file}")
+        elif other.spec.train.method == "sft" and other.spec.train.peft is not None:
+            _err(entry, ("model", "base", "spec"),
+                 f"base spec '{base.spec}' trains a LoRA adapter, not a full model",
+                 "start from a full model: its base, or a full fine-tune")
+
+    if "exact_match" in spec.evaluate.metrics and data.format != "instruction":
+        _err(entry, ("evaluate", "metrics"), "exact_match needs instruction data",
+             f"data.format is '{data.format}'")
+
+    peft = getattr(train, "peft", None)
+    if peft is not None and _builds_from_llama_config(entry, by_name):
+        missing = [m for m in peft.target_modules if m not in LLAMA_MODULES]
+        if missing:
+            _err(entry, ("train", "peft", "target_modules"),
+                 f"no module named {', '.join(repr(m) for m in missing)} in this model",
+                 "modules that exist: " + ", ".join(LLAMA_MODULES))
+
+
+def _builds_from_llama_config(entry: Entry, by_name: dict[str, Entry], depth: int = 0) -> bool:
+    base = entry.spec.model.base if entry.spec else None
+    if isinstance(base, ConfigBase):
+        return True
+    if isinstance(base, SpecBase) and depth < 64:
+        other = by_name.get(base.spec)
+        return other is not None and other.ok and _builds_from_llama_config(other, by_name, depth + 1)
+    return False
+
+
+def _check_cycles(entries: list[Entry], by_name: dict[str, Entry]) -> None:
+    for entry in entries:
+        seen = [entry.name]
+        cur = entry
+        while cur.spec is not None and isinstance(cur.spec.model.base, SpecBase):
+            nxt = cur.spec.model.base.spec
+            if nxt == entry.name and len(seen) > 1:
+                _err(entry, ("model", "base", "spec"),
+                     "cycle of base specs: " + " -> ".join([*seen, nxt]))
+                break
+            if nxt in seen or nxt not in by_name:
+                break
+            seen.append(nxt)
+            cur = by_name[nxt]
+
+
+def check_all(root: Path, entries: list[Entry]) -> None:
+    by_name: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.name in by_name:
+            first = by_name[entry.name]
+            entry.errors.append(SpecError(
+                f"two specs are named '{entry.name}' ({first.file} and {entry.file})",
+                pos=entry.doc.pos(()) if entry.doc else None,
+                hint="spec names come from file names and must be unique"))
+        else:
+            by_name[entry.name] = entry
+    # checks of base specs read whether the base is ok, so check in dependency order
+    done: set[str] = set()
+
+    def visit(entry: Entry, depth: int = 0) -> None:
+        if entry.name in done or entry.spec is None or entry.errors:
+            done.add(entry.name)
+            return
+        done.add(entry.name)
+        base = entry.spec.model.base
+        if isinstance(base, SpecBase) and base.spec in by_name and depth < 64:
+            visit(by_name[base.spec], depth + 1)
+        _check_one(root, entry, by_name)
+
+    _check_cycles(entries, by_name)
+    for entry in entries:
+        visit(entry)

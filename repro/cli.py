@@ -1,0 +1,299 @@
+"""The ``repro`` command line: verbs over the load -> validate -> check -> compile -> run path.
+
+Exit codes: 0 success, 1 a run failed (or ``compile --check`` found stale files),
+2 a user error (a bad spec, a bad argument). User errors never print a traceback.
+This module imports nothing heavy: ``repro validate`` answers in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from repro import __version__
+from repro.errors import ReproError, SpecErrors
+from repro.ui import err, style, table
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _root(args: argparse.Namespace) -> Path:
+    from repro.workspace import find_root
+
+    try:
+        return find_root(Path(args.C) if args.C else None)
+    except ReproError:
+        # `repro validate some/file.yaml` works outside a workspace too
+        files = [s for s in getattr(args, "specs", None) or [] if s.endswith((".yaml", ".yml"))]
+        if files and len(files) == len(args.specs) and args.func is cmd_validate:
+            return Path(args.C or ".").resolve()
+        raise
+
+
+def _load(args: argparse.Namespace, root: Path):
+    """Load every spec (and files named on the command line); returns (all, selected)."""
+    from repro.workspace import load_workspace, select
+
+    wanted = list(getattr(args, "specs", None) or [])
+    extra = []
+    for w in wanted:
+        p = Path(w)
+        if p.suffix in (".yaml", ".yml"):
+            if not p.is_file():
+                raise ReproError(f"{w}: no such spec file")
+            extra.append(p)
+    entries = load_workspace(root, getattr(args, "set", None) or (), extra)
+    return entries, select(entries, root, wanted)
+
+
+def _print_spec_errors(entries) -> int:
+    n = 0
+    for e in entries:
+        for error in e.errors:
+            n += 1
+            print(error.format(), file=sys.stderr)
+    return n
+
+
+def _require_valid(entries, selected) -> None:
+    bad = [e for e in entries if e.errors]
+    if bad:
+        n = _print_spec_errors(bad)
+        names = ", ".join(e.name for e in bad)
+        raise ReproError(f"{n} error(s) in {len(bad)} spec(s) ({names}); nothing was changed")
+
+
+def _compile(root: Path, entries, check: bool = False) -> Any:
+    from repro.compiler import compile_workspace, stale_files, write_atomic
+    from repro.paths import DVC_FILE, PARAMS_FILE
+
+    compiled = compile_workspace(root, entries)
+    if check:
+        return compiled, stale_files(root, compiled)
+    written = []
+    if write_atomic(root / PARAMS_FILE, compiled.params_yaml):
+        written.append(PARAMS_FILE)
+    if write_atomic(root / DVC_FILE, compiled.dvc_yaml):
+        written.append(DVC_FILE)
+    return compiled, written
+
+
+# ----------------------------------------------------------------------------- verbs
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    root = _root(args)
+    entries, selected = _load(args, root)
+    n_errors = sum(len(e.errors) for e in selected)
+    if args.json:
+        print(json.dumps([
+            {"spec": e.name, "file": e.file, "ok": not e.errors,
+             "errors": [x.as_dict() for x in e.errors]} for e in selected
+        ], indent=2))
+    else:
+        _print_spec_errors(selected)
+        if not n_errors:
+            ms = (time.perf_counter() - t0) * 1000
+            names = ", ".join(e.name for e in selected)
+            print(f"{style('ok', 'green')}: {len(selected)} spec(s) valid ({names}) in {ms:.0f} ms")
+        else:
+            bad = sum(1 for e in selected if e.errors)
+            print(f"{n_errors} error(s) in {bad} spec(s)", file=sys.stderr)
+    return EXIT_USAGE if n_errors else EXIT_OK
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    root = _root(args)
+    entries, _ = _load(args, root)
+    _require_valid(entries, entries)
+    compiled, files = _compile(root, entries, check=args.check)
+    n = len(compiled.graph.stages)
+    if args.check:
+        if files:
+            print(f"stale: {', '.join(files)} do not match specs/ (run 'repro compile')",
+                  file=sys.stderr)
+            return EXIT_FAILED
+        print(f"{style('ok', 'green')}: dvc.yaml and params.yaml match specs/ ({n} stages)")
+        return EXIT_OK
+    if files:
+        print(f"wrote {' and '.join(files)} ({n} stages from {len(entries)} specs)")
+    else:
+        print(f"dvc.yaml and params.yaml already up to date ({n} stages)")
+    return EXIT_OK
+
+
+def _status_for(spec: str, graph, result) -> str:
+    names = [s.name for s in graph.spec_stages(spec)]
+    short = {s.name: s.kind for s in graph.spec_stages(spec)}
+    failed = [short[n] for n in names if n in result.failed]
+    ran = [short[n] for n in names if n in result.ran]
+    if failed:
+        return style("FAILED " + ", ".join(failed), "red")
+    if ran:
+        return style("ran " + ", ".join(ran), "yellow")
+    if result.error and not result.ran:
+        return "not run"
+    return style("up to date", "green")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from repro.run import reproduce
+    from repro.show import metric_cells, spec_result
+
+    t0 = time.perf_counter()
+    root = _root(args)
+    entries, selected = _load(args, root)
+    _require_valid(entries, selected)
+    compiled, written = _compile(root, entries)
+    if written:
+        print(style(f"compiled {', '.join(written)}", "dim"))
+    graph = compiled.graph
+    targets = [f"evaluate-{e.name}" for e in selected] if args.specs else None
+    if args.json:
+        from repro.run import stdout_to_stderr
+
+        with stdout_to_stderr():
+            result = reproduce(root, targets, force=args.force)
+    else:
+        result = reproduce(root, targets, force=args.force)
+    secs = time.perf_counter() - t0
+
+    rows = []
+    for e in selected:
+        r = spec_result(root, e)
+        rows.append([e.name, _status_for(e.name, graph, result), *metric_cells(r["metrics"])])
+    if args.json:
+        print(json.dumps({
+            "ran": result.ran, "failed": result.failed, "error": result.error,
+            "seconds": round(secs, 3),
+            "specs": [spec_result(root, e) for e in selected],
+        }, indent=2))
+    else:
+        print()
+        print(table(["spec", "stages", "perplexity", "exact_match", "base"], rows,
+                    right={2, 3}))
+        if not result.ran and result.ok:
+            print(f"\nNothing to do: every stage is up to date ({secs:.1f} s).")
+        else:
+            print(f"\n{len(result.ran)} stage(s) ran in {secs:.1f} s.")
+    if result.error:
+        err(result.error)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from repro.show import metric_cells, spec_result
+
+    root = _root(args)
+    entries, selected = _load(args, root)
+    results = [spec_result(root, e) for e in selected]
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return EXIT_OK
+    rows = []
+    for e, r in zip(selected, results, strict=True):
+        status = "invalid" if e.errors else ("built" if r["metrics"] else "not built")
+        rows.append([e.name, r["method"], r["base"], status, *metric_cells(r["metrics"])])
+    print(table(["spec", "method", "base", "status", "perplexity", "exact_match", "base"],
+                rows, right={4, 5}))
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from repro.reference import markdown_reference
+    from repro.schema import json_schema
+
+    text = markdown_reference() if args.markdown else json.dumps(json_schema(), indent=2) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from repro.init import init_workspace
+
+    path = Path(args.dir)
+    init_workspace(path)
+    print(f"created a repro workspace in {path}")
+    print(f"next: cd {path} && repro")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="repro",
+        description="Versioned experiment specs in, reproducible results out. With no command: "
+        "compile specs/ to dvc.yaml, run every stale stage, print a summary.",
+    )
+    p.add_argument("--version", action="version", version=f"repro {__version__}")
+    p.add_argument("-C", metavar="DIR", help="run as if started in DIR")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_run, specs=[], set=[], force=False)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func, help: str, specs: bool = False, overrides: bool = False):
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.set_defaults(func=func)
+        sp.add_argument("-C", metavar="DIR", help="run as if started in DIR",
+                        default=argparse.SUPPRESS)
+        sp.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="machine-readable output")
+        if specs:
+            sp.add_argument("specs", nargs="*", metavar="SPEC",
+                            help="spec names or files (default: all in specs/)")
+        if overrides:
+            sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                            help="override a field, e.g. --set train.optimizer.lr=1e-3")
+        return sp
+
+    add("validate", cmd_validate, "check specs; print file:line:col: field: problem",
+        specs=True, overrides=True)
+    c = add("compile", cmd_compile, "write dvc.yaml and params.yaml from specs/", overrides=True)
+    c.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if the committed files are stale")
+    r = add("run", cmd_run, "compile, then run the stale stages of SPECs (default: all)",
+            specs=True, overrides=True)
+    r.add_argument("--force", action="store_true", help="re-run stages even if up to date")
+    add("show", cmd_show, "list specs with their method, base and latest metrics", specs=True)
+    s = add("schema", cmd_schema, "print the spec JSON Schema (for editor completion)")
+    s.add_argument("-o", "--output", metavar="FILE", help="write to FILE")
+    s.add_argument("--markdown", action="store_true", help="the field reference as Markdown")
+    i = add("init", cmd_init, "create a new workspace (git, DVC, a starter spec)")
+    i.add_argument("dir", nargs="?", default=".", metavar="DIR")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SpecErrors as e:
+        for error in e.errors:
+            print(error.format(), file=sys.stderr)
+        return EXIT_USAGE
+    except ReproError as e:
+        err(str(e))
+        return e.exit_code
+    except KeyboardInterrupt:
+        err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,407 @@
+"""Compile every spec into one stage graph, then into ``dvc.yaml`` and ``params.yaml``.
+
+Output is byte-identical for identical input: stages and keys come out in a fixed
+order and nothing time- or machine-dependent is written. Stages written by hand in
+``dvc.yaml`` (those without ``meta: {repro: generated}``) and params of your own in
+``params.yaml`` (top-level keys other than ``datasets`` and ``specs``) are kept.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from repro import paths
+from repro.errors import ReproError
+from repro.schema import BuiltinSource, HubBase, PathBase, PathSource, SpecBase
+from repro.workspace import Entry
+
+GENERATED = {"repro": "generated"}
+HEADER = (
+    "# Compiled by `repro compile` from specs/*.yaml. Do not edit generated stages\n"
+    "# (meta: {repro: generated}); they are rewritten on every compile. Stages you add\n"
+    "# by hand are kept.\n"
+)
+PARAMS_HEADER = (
+    "# Compiled by `repro compile` from specs/*.yaml: the resolved specs, read by the\n"
+    "# stages in dvc.yaml. The 'datasets' and 'specs' keys are rewritten on every compile;\n"
+    "# other top-level keys are yours and are kept.\n"
+)
+OWNED_PARAMS = ("datasets", "specs")
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def short_hash(value: Any, n: int = 8) -> str:
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:n]
+
+
+@dataclass
+class Stage:
+    name: str
+    cmd: str
+    deps: list[str] = field(default_factory=list)
+    params: list[str] = field(default_factory=list)
+    outs: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)
+    plots: list[dict[str, Any]] = field(default_factory=list)
+    spec: str | None = None  # the spec it belongs to (None: a shared prepare stage)
+    kind: str = ""
+
+    def to_dvc(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"cmd": self.cmd}
+        if self.deps:
+            out["deps"] = list(self.deps)
+        if self.params:
+            out["params"] = list(self.params)
+        if self.outs:
+            out["outs"] = list(self.outs)
+        if self.metrics:
+            out["metrics"] = list(self.metrics)
+        if self.plots:
+            out["plots"] = list(self.plots)
+        out["meta"] = dict(GENERATED)
+        return out
+
+
+@dataclass
+class Graph:
+    datasets: dict[str, dict[str, Any]]  # key -> resolved data section
+    specs: dict[str, dict[str, Any]]  # name -> resolved spec params
+    spec_data: dict[str, str]  # spec name -> dataset key
+    stages: list[Stage]
+
+    def stage(self, name: str) -> Stage:
+        return next(s for s in self.stages if s.name == name)
+
+    def spec_stages(self, spec: str) -> list[Stage]:
+        key = self.spec_data[spec]
+        return [s for s in self.stages if s.spec == spec or s.name == f"prepare-{key}"]
+
+
+# ----------------------------------------------------------------------------- code deps
+
+
+def _module_file(root: Path, module: str) -> Path | None:
+    parts = module.split(".")
+    as_pkg = root.joinpath(*parts, "__init__.py")
+    as_mod = root.joinpath(*parts[:-1], parts[-1] + ".py")
+    if as_mod.is_file():
+        return as_mod
+    if as_pkg.is_file():
+        return as_pkg
+    return None
+
+
+def code_deps(root: Path, module: str, packages: tuple[str, ...] = ("runners", "repro")) -> list[str]:
+    """Source files of ``module`` and every module of ``packages`` it imports (transitively).
+
+    Found by reading the import statements (including imports inside functions), so the
+    list is exactly what the stage can run. Empty when the package is not in the workspace
+    (a workspace made by ``repro init`` runs the installed runners).
+    """
+    seen: dict[str, Path] = {}
+    todo = [module]
+    while todo:
+        mod = todo.pop()
+        if mod in seen:
+            continue
+        file = _module_file(root, mod)
+        if file is None:
+            continue
+        seen[mod] = file
+        # a package's __init__ runs when anything inside it is imported
+        parts = mod.split(".")
+        for i in range(1, len(parts)):
+            todo.append(".".join(parts[:i]))
+        is_pkg = file.name == "__init__.py"
+        tree = ast.parse(file.read_text(encoding="utf-8"), str(file))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    anchor = parts if is_pkg else parts[:-1]
+                    anchor = anchor[: len(anchor) - (node.level - 1)]
+                    base = ".".join([*anchor, node.module] if node.module else anchor)
+                else:
+                    base = node.module or ""
+                names = [base] + [f"{base}.{a.name}" for a in node.names]
+            else:
+                continue
+            for name in names:
+                if name.split(".")[0] in packages:
+                    todo.append(name)
+    files = sorted(
+        str(f.relative_to(root)).replace("\\", "/")
+        for f in seen.values()
+        if not (f.name == "__init__.py" and f.stat().st_size == 0)
+    )
+    return files
+
+
+# ----------------------------------------------------------------------------- graph
+
+
+def _label(source: Any) -> str:
+    if isinstance(source, BuiltinSource):
+        raw = source.builtin
+    elif isinstance(source, PathSource):
+        raw = Path(source.path).stem
+    else:
+        raw = "data"
+    label = re.sub(r"[^A-Za-z0-9_-]+", "-", raw).strip("-") or "data"
+    return label[:40]
+
+
+def resolve_dataset(entry: Entry) -> dict[str, Any]:
+    spec = entry.spec
+    assert spec is not None
+    data = spec.data.model_dump(mode="json")
+    if data["seed"] is None:
+        data["seed"] = spec.seed
+    return data
+
+
+def resolve_params(entry: Entry, key: str) -> dict[str, Any]:
+    spec = entry.spec
+    assert spec is not None
+    dumped = spec.model_dump(mode="json", exclude={"spec_version", "name", "description"})
+    dumped["data"] = key
+    train = dumped["train"]
+    dumped["train"] = {"method": train.pop("method"), **train}
+    ordered = {k: dumped[k] for k in ("seed", "data", "model", "train", "evaluate", "tracking")}
+    return ordered
+
+
+def _order(entries: list[Entry]) -> list[Entry]:
+    """Specs in dependency order (a base spec before the specs built on it), then by name."""
+    by_name = {e.name: e for e in entries}
+    out: list[Entry] = []
+    done: set[str] = set()
+
+    def visit(e: Entry) -> None:
+        if e.name in done:
+            return
+        done.add(e.name)
+        base = e.spec.model.base
+        if isinstance(base, SpecBase) and base.spec in by_name:
+            visit(by_name[base.spec])
+        out.append(e)
+
+    for e in sorted(entries, key=lambda e: e.name):
+        visit(e)
+    return out
+
+
+def build_graph(root: Path, entries: list[Entry]) -> Graph:
+    bad = [e for e in entries if not e.ok]
+    if bad:
+        raise ReproError(
+            f"{len(bad)} spec(s) have errors; run 'repro validate' to see them: "
+            + ", ".join(e.file for e in bad)
+        )
+    datasets: dict[str, dict[str, Any]] = {}
+    spec_data: dict[str, str] = {}
+    for e in entries:
+        data = resolve_dataset(e)
+        key = f"{_label(e.spec.data.source)}-{short_hash(data)}"
+        datasets[key] = data
+        spec_data[e.name] = key
+
+    deps = {kind: code_deps(root, f"runners.{kind}") for kind in ("prepare", "train", "evaluate")}
+    stages: list[Stage] = []
+    for key in sorted(datasets):
+        src = datasets[key]["source"]
+        data_deps = [src["path"]] if "path" in src else []
+        stages.append(Stage(
+            name=f"prepare-{key}",
+            cmd=f"python -m runners.prepare {key}",
+            deps=sorted(data_deps + deps["prepare"]),
+            params=[f"datasets.{key}"],
+            outs=[str(paths.data_dir(key))],
+            kind="prepare",
+        ))
+
+    specs: dict[str, dict[str, Any]] = {}
+    for e in _order(entries):
+        name, spec = e.name, e.spec
+        key = spec_data[name]
+        specs[name] = resolve_params(e, key)
+        base = spec.model.base
+        base_deps: list[str] = []
+        if isinstance(base, SpecBase):
+            base_deps = [str(paths.model_dir(base.spec))]
+        elif isinstance(base, PathBase):
+            base_deps = [base.path.rstrip("/")]
+        p = f"specs.{name}"
+        d = paths.spec_dir(name)
+        stages.append(Stage(
+            name=f"train-{name}",
+            cmd=f"python -m runners.train {name}",
+            deps=sorted({str(paths.data_dir(key)), *base_deps, *deps["train"]}),
+            params=[f"{p}.seed", f"{p}.data", f"{p}.model", f"{p}.train", f"{p}.tracking"],
+            outs=[str(paths.model_dir(name)), str(d / paths.TRAIN_LINEAGE)],
+            metrics=[str(d / paths.TRAIN_METRICS)],
+            plots=[{str(d / paths.TRAIN_LOG): {"x": "step", "y": "loss"}}],
+            spec=name,
+            kind="train",
+        ))
+        stages.append(Stage(
+            name=f"evaluate-{name}",
+            cmd=f"python -m runners.evaluate {name}",
+            deps=sorted({str(paths.data_dir(key)), str(paths.model_dir(name)), *base_deps,
+                         *deps["evaluate"]}),
+            params=[f"{p}.seed", f"{p}.data", f"{p}.model", f"{p}.evaluate", f"{p}.tracking"],
+            outs=[str(d / paths.EVAL_LINEAGE)],
+            metrics=[str(d / paths.METRICS)],
+            spec=name,
+            kind="evaluate",
+        ))
+        if isinstance(base, HubBase):
+            pass  # fetched by from_pretrained; pinned by base.revision in params
+    return Graph(datasets=datasets, specs=specs, spec_data=spec_data, stages=stages)
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def _yaml():
+    from ruamel.yaml import YAML
+
+    y = YAML(typ="rt", pure=True)
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.preserve_quotes = True
+    y.representer.add_representer(type(None), _represent_none)
+    y.representer.add_representer(float, _represent_float)
+    return y
+
+
+def _represent_none(representer: Any, _: Any) -> Any:
+    return representer.represent_scalar("tag:yaml.org,2002:null", "null")
+
+
+def _represent_float(representer: Any, value: float) -> Any:
+    """Floats that read back as floats under YAML 1.1 too (PyYAML needs ``1.0e-08``)."""
+    text = repr(value)
+    if text in ("inf", "-inf", "nan"):
+        text = {"inf": ".inf", "-inf": "-.inf", "nan": ".nan"}[text]
+    elif "e" in text and "." not in text.split("e")[0]:
+        mant, exp = text.split("e")
+        text = f"{mant}.0e{exp}"
+    return representer.represent_scalar("tag:yaml.org,2002:float", text)
+
+
+def _load_existing(path: Path) -> Any:
+    if not path.is_file():
+        return None
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return _yaml().load(path.read_text(encoding="utf-8"))
+    except (YAMLError, UnicodeDecodeError) as e:
+        raise ReproError(f"{path.name}: cannot read it to keep hand-written parts ({e})") from None
+
+
+def _dump(data: Any) -> str:
+    buf = io.StringIO()
+    _yaml().dump(data, buf)
+    return buf.getvalue()
+
+
+def _strip_header(text: str, header: str) -> str:
+    return text[len(header):] if text.startswith(header) else text
+
+
+def render_dvc(graph: Graph, existing: Any) -> str:
+    from ruamel.yaml.comments import CommentedMap
+
+    doc = CommentedMap()
+    stages = CommentedMap()
+    for s in graph.stages:
+        stages[s.name] = s.to_dvc()
+    kept: list[tuple[str, Any]] = []
+    if isinstance(existing, dict):
+        old = existing.get("stages") or {}
+        for name, body in old.items():
+            meta = body.get("meta") if isinstance(body, dict) else None
+            if isinstance(meta, dict) and meta.get("repro") == "generated":
+                continue
+            if name in stages:
+                raise ReproError(
+                    f"dvc.yaml: hand-written stage '{name}' has the name of a generated stage; "
+                    "rename it"
+                )
+            kept.append((name, body))
+    for name, body in kept:
+        stages[name] = body
+    doc["stages"] = stages
+    if isinstance(existing, dict):
+        for k, v in existing.items():
+            if k != "stages":
+                doc[k] = v
+    return HEADER + _strip_header(_dump(_plain(doc)), HEADER)
+
+
+def render_params(graph: Graph, existing: Any) -> str:
+    from ruamel.yaml.comments import CommentedMap
+
+    doc = CommentedMap()
+    doc["datasets"] = {k: graph.datasets[k] for k in sorted(graph.datasets)}
+    doc["specs"] = graph.specs
+    if isinstance(existing, dict):
+        for k, v in existing.items():
+            if k not in OWNED_PARAMS:
+                doc[k] = v
+    return PARAMS_HEADER + _strip_header(_dump(_plain(doc)), PARAMS_HEADER)
+
+
+def _plain(value: Any) -> Any:
+    """Plain dicts/lists all the way down: same input, same bytes (no stray comments)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass
+class Compiled:
+    graph: Graph
+    dvc_yaml: str
+    params_yaml: str
+
+
+def compile_workspace(root: Path, entries: list[Entry]) -> Compiled:
+    graph = build_graph(root, entries)
+    dvc_text = render_dvc(graph, _load_existing(root / paths.DVC_FILE))
+    params_text = render_params(graph, _load_existing(root / paths.PARAMS_FILE))
+    return Compiled(graph, dvc_text, params_text)
+
+
+def write_atomic(path: Path, text: str) -> bool:
+    """Write only if the content changed; via a temp file and rename. True if written."""
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return True
+
+
+def stale_files(root: Path, compiled: Compiled) -> list[str]:
+    out = []
+    for name, text in ((paths.DVC_FILE, compiled.dvc_yaml), (paths.PARAMS_FILE, compiled.params_yaml)):
+        p = root / name
+        if not p.is_file() or p.read_text(encoding="utf-8") != text:
+            out.append(name)
+    return out

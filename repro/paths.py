@@ -1,0 +1,40 @@
+"""Where every stage reads and writes, relative to the workspace root.
+
+Shared by the compiler (which lists these as DVC deps and outs) and the
+runners (which write them), so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath as P
+
+PARAMS_FILE = "params.yaml"
+DVC_FILE = "dvc.yaml"
+SPECS_DIR = "specs"
+RUNS = P("runs")
+DATA_ROOT = RUNS / "_data"
+
+# files inside a prepared dataset directory
+SPLIT_FILES = {"train": "train.jsonl", "validation": "validation.jsonl", "test": "test.jsonl"}
+TOKENIZER_DIR = "tokenizer"
+DATA_MANIFEST = "manifest.json"
+
+# files inside runs/<spec>/
+MODEL_DIR = "model"
+TRAIN_LOG = "train_log.csv"
+TRAIN_METRICS = "train_metrics.json"
+TRAIN_LINEAGE = "train.lineage.json"
+METRICS = "metrics.json"
+EVAL_LINEAGE = "evaluate.lineage.json"
+
+
+def data_dir(key: str) -> P:
+    return DATA_ROOT / key
+
+
+def spec_dir(name: str) -> P:
+    return RUNS / name
+
+
+def model_dir(name: str) -> P:
+    return spec_dir(name) / MODEL_DIR

@@ -1,0 +1,296 @@
+"""Spec schema, version 1 (pydantic v2).
+
+One model per section; ``extra="forbid"`` everywhere so a typo is an error, not a
+silently ignored key; a discriminated union wherever a field picks a kind
+(``train.method``, ``train.optimizer.name``, the key of ``data.source`` and
+``model.base``). Defaults are chosen so that a ten-line spec is valid.
+Field descriptions feed ``repro schema`` (editor completion) and the README reference.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+SPEC_VERSION = 1
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def _by_key(*keys: str):
+    """A discriminator that picks a union member by which key the mapping has."""
+
+    def pick(value: Any) -> str | None:
+        if isinstance(value, dict):
+            for key in keys:
+                if key in value:
+                    return key
+            return None
+        for key in keys:
+            if getattr(value, key, None) is not None:
+                return key
+        return None
+
+    return pick
+
+
+# --------------------------------------------------------------------------- data
+
+
+class BuiltinSource(Section):
+    """Data the project generates itself, deterministic for a seed and size."""
+
+    builtin: Literal["grammar", "arithmetic"] = Field(
+        description="grammar: a pretraining text corpus; arithmetic: instruction pairs with exact answers"
+    )
+    size: int = Field(4000, gt=0, le=2_000_000, description="rows to generate")
+
+
+class PathSource(Section):
+    """A local JSON-lines file (columns: text, or instruction/input/output)."""
+
+    path: str = Field(description="path to a .jsonl file, relative to the workspace root")
+
+
+Source = Annotated[
+    Annotated[BuiltinSource, Tag("builtin")] | Annotated[PathSource, Tag("path")],
+    Discriminator(
+        _by_key("builtin", "path"),
+        custom_error_type="source_kind",
+        custom_error_message="must have one of the keys 'builtin' or 'path'",
+    ),
+]
+
+
+class Clean(Section):
+    dedupe: bool = Field(True, description="drop exact duplicate rows (before splitting)")
+    min_chars: int = Field(1, ge=0, description="drop rows with fewer characters than this")
+
+
+class Split(Section):
+    validation: float = Field(0.1, ge=0, le=0.5, description="fraction held out for validation")
+    test: float = Field(0.1, ge=0, le=0.5, description="fraction held out for test")
+
+
+class TokenizerSpec(Section):
+    """Train a tokenizer from scratch on the training split."""
+
+    kind: Literal["bpe"] = Field("bpe", description="byte-level BPE (tokenizers library)")
+    vocab_size: int = Field(512, ge=64, le=262_144)
+    min_frequency: int = Field(2, ge=1)
+
+
+class Data(Section):
+    source: Source = Field(description="where rows come from: {builtin: ...} or {path: ...}")
+    format: Literal["text", "instruction"] = Field(
+        "text", description="text: plain completion; instruction: instruction/input/output rows"
+    )
+    seed: int | None = Field(
+        None, ge=0, description="seed for generation and splits; null = the spec's seed"
+    )
+    clean: Clean = Field(default_factory=Clean)
+    split: Split = Field(default_factory=Split)
+    tokenizer: TokenizerSpec | None = Field(
+        None,
+        description="train a new tokenizer (models built from a config); null = the base model's",
+    )
+
+    @model_validator(mode="after")
+    def _split_sum(self) -> Data:
+        if self.split.validation + self.split.test >= 1:
+            raise ValueError("split.validation + split.test must leave rows for training")
+        return self
+
+
+# --------------------------------------------------------------------------- model
+
+LLAMA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+class ModelConfig(Section):
+    """A Llama-style decoder built from scratch (vocab size comes from the tokenizer)."""
+
+    arch: Literal["llama"] = "llama"
+    hidden_size: int = Field(64, gt=0, le=16384)
+    intermediate_size: int = Field(256, gt=0, le=65536)
+    num_hidden_layers: int = Field(2, gt=0, le=128)
+    num_attention_heads: int = Field(4, gt=0, le=256)
+    num_key_value_heads: int | None = Field(None, gt=0, le=256, description="null = attention heads")
+    max_position_embeddings: int = Field(128, gt=0, le=131072)
+
+    @model_validator(mode="after")
+    def _heads(self) -> ModelConfig:
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(
+                f"hidden_size ({self.hidden_size}) must be divisible by "
+                f"num_attention_heads ({self.num_attention_heads})"
+            )
+        kv = self.num_key_value_heads
+        if kv is not None and self.num_attention_heads % kv:
+            raise ValueError("num_attention_heads must be divisible by num_key_value_heads")
+        return self
+
+
+class ConfigBase(Section):
+    config: ModelConfig = Field(description="build a new model from this config")
+
+
+class SpecBase(Section):
+    spec: str = Field(description="the trained model of another spec in this workspace")
+
+
+class PathBase(Section):
+    path: str = Field(description="a local Hugging Face model directory")
+
+
+class HubBase(Section):
+    hub: str = Field(description="a Hugging Face hub id (needs network; pin a revision)")
+    revision: str | None = Field(None, description="commit sha to pin")
+
+
+Base = Annotated[
+    Annotated[ConfigBase, Tag("config")]
+    | Annotated[SpecBase, Tag("spec")]
+    | Annotated[PathBase, Tag("path")]
+    | Annotated[HubBase, Tag("hub")],
+    Discriminator(
+        _by_key("config", "spec", "path", "hub"),
+        custom_error_type="base_kind",
+        custom_error_message="must have one of the keys 'config', 'spec', 'path' or 'hub'",
+    ),
+]
+
+
+class Model(Section):
+    base: Base = Field(description="where the starting weights come from")
+
+
+# --------------------------------------------------------------------------- train
+
+
+class AdamW(Section):
+    name: Literal["adamw"]
+    lr: float = Field(3e-4, gt=0, le=10, description="learning rate")
+    weight_decay: float = Field(0.0, ge=0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = Field(1e-8, gt=0)
+
+
+class SGD(Section):
+    name: Literal["sgd"]
+    lr: float = Field(1e-2, gt=0, le=10, description="learning rate")
+    momentum: float = Field(0.0, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+
+
+Optimizer = Annotated[AdamW | SGD, Field(discriminator="name")]
+
+
+class Scheduler(Section):
+    name: Literal["constant", "linear", "cosine"] = "cosine"
+    warmup_ratio: float = Field(0.0, ge=0, lt=1, description="fraction of steps spent warming up")
+
+
+class Lora(Section):
+    kind: Literal["lora"]
+    r: int = Field(8, gt=0, le=4096, description="rank")
+    alpha: float = Field(16, gt=0)
+    dropout: float = Field(0.0, ge=0, lt=1)
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["q_proj", "v_proj"], min_length=1
+    )
+
+
+Peft = Annotated[Lora, Field(discriminator="kind")]
+
+
+class TrainCommon(Section):
+    optimizer: Optimizer = Field(default_factory=lambda: AdamW(name="adamw"))
+    scheduler: Scheduler = Field(default_factory=Scheduler)
+    max_steps: int | None = Field(None, gt=0, description="total optimizer steps")
+    epochs: int | None = Field(None, gt=0, description="passes over the training split")
+    batch_size: int = Field(16, gt=0, le=65536)
+    grad_accum: int = Field(1, gt=0, le=4096, description="gradient accumulation steps")
+    max_grad_norm: float | None = Field(1.0, gt=0, description="clip gradients; null = off")
+    max_length: int = Field(64, gt=0, le=131072, description="tokens per example")
+    log_every: int = Field(10, gt=0)
+
+    @model_validator(mode="after")
+    def _length(self) -> TrainCommon:
+        if self.max_steps is not None and self.epochs is not None:
+            raise ValueError("set max_steps or epochs, not both")
+        if self.max_steps is None and self.epochs is None:
+            self.epochs = 1
+        return self
+
+
+class Pretrain(TrainCommon):
+    """Causal language modelling from scratch on text data."""
+
+    method: Literal["pretrain"]
+
+
+class Sft(TrainCommon):
+    """Supervised fine-tuning; loss on response tokens only for instruction data."""
+
+    method: Literal["sft"]
+    peft: Peft | None = Field(None, description="null = full fine-tune; {kind: lora, ...} = LoRA")
+
+
+Train = Annotated[Pretrain | Sft, Field(discriminator="method")]
+
+
+# --------------------------------------------------------------------------- evaluate, tracking
+
+
+class Evaluate(Section):
+    metrics: list[Literal["perplexity", "exact_match"]] = Field(
+        default_factory=lambda: ["perplexity"], min_length=1
+    )
+    split: Literal["validation", "test"] = "test"
+    max_examples: int | None = Field(200, gt=0, description="null = the whole split")
+    max_new_tokens: int = Field(8, gt=0, le=4096)
+    batch_size: int = Field(32, gt=0, le=65536)
+    compare_base: bool = Field(True, description="also score the base model, for a before/after")
+
+
+class Tracking(Section):
+    mlflow: bool = True
+    tracking_uri: str | None = Field(
+        None, description="null = $MLFLOW_TRACKING_URI or sqlite:///mlflow.db in the workspace"
+    )
+    experiment: str = Field("repro", min_length=1)
+
+
+# --------------------------------------------------------------------------- the spec
+
+
+class Spec(Section):
+    """A versioned experiment spec."""
+
+    spec_version: Literal[1] = Field(SPEC_VERSION, description="schema version of this file")
+    name: str | None = Field(
+        None, pattern=NAME_PATTERN, description="defaults to the file name; must match it"
+    )
+    description: str = ""
+    seed: int = Field(1234, ge=0, le=2**32 - 1)
+    data: Data
+    model: Model
+    train: Train
+    evaluate: Evaluate = Field(default_factory=Evaluate)
+    tracking: Tracking = Field(default_factory=Tracking)
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Spec.model_json_schema()
+    schema["properties"]["extends"] = {
+        "description": "a spec file (or list of files) to deep-merge under this one",
+        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+    }
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = f"repro spec v{SPEC_VERSION}"
+    return schema
