@@ -145,16 +145,18 @@ def _status_for(spec: str, graph, result) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from repro.run import reproduce
+    from repro.run import reproduce, require_dvc
     from repro.show import metric_cells, spec_result
 
     t0 = time.perf_counter()
     root = _root(args)
+    require_dvc(root)
     entries, selected = _load(args, root)
     _require_valid(entries, selected)
     compiled, written = _compile(root, entries)
     if written:
-        print(style(f"compiled {', '.join(written)}", "dim"))
+        note = f"compiled {', '.join(written)}"
+        print(note, file=sys.stderr) if args.json else print(style(note, "dim"))
     graph = compiled.graph
     targets = [f"evaluate-{e.name}" for e in selected] if args.specs else None
     if args.json:

@@ -51,21 +51,23 @@ def stdout_to_stderr():
         os.close(saved)
 
 
-def reproduce(root: Path, targets: list[str] | None = None, force: bool = False) -> RunResult:
+def require_dvc(root: Path) -> None:
     if not (root / ".dvc").is_dir():
         raise ReproError(
             f"{root} is not a DVC repository; run 'dvc init' there (or 'repro init' for a new "
             "workspace)"
         )
+
+
+def reproduce(root: Path, targets: list[str] | None = None, force: bool = False) -> RunResult:
+    require_dvc(root)
     _python_on_path()
     from dvc.exceptions import DvcException, ReproductionError
-    from dvc.logger import setup
     from dvc.repo import Repo
     from dvc.repo.reproduce import _reproduce_stage
     from dvc.ui import ui
 
-    setup()
-    ui.enable()
+    ui.enable()  # importing dvc already set up its loggers
     result = RunResult()
 
     def repro_fn(stage, **kwargs):

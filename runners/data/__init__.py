@@ -1,0 +1,1 @@
+"""Data sources for the prepare stage: built-in synthetic generators and local files."""

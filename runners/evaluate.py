@@ -1,0 +1,131 @@
+"""Stage ``evaluate``: score one trained spec (and, optionally, its base) on a data split.
+
+    python -m runners.evaluate <spec-name>    # -> runs/<spec>/{metrics.json, evaluate.lineage.json}
+
+metrics.json holds ``perplexity``, ``exact_match`` (instruction data), ``n_examples``
+and, with ``compare_base``, the same for the base model under ``base`` (the untrained
+initialisation for a config base). No timings: two clean runs give identical bytes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from repro import paths
+from runners import cli, lineage, modeling
+from runners.batching import read_rows
+from runners.errors import RunnerError
+from runners.fileio import sha256_dir, write_json_atomic
+from runners.params import resolve_spec
+from runners.prepare import read_manifest
+from runners.scoring import METRICS, score
+from runners.tracking import StageRun, flatten
+
+STAGE = "evaluate"
+
+
+def evaluate(
+    spec: dict[str, Any], name: str, root: str | Path = ".", *, command: str | None = None
+) -> dict:
+    """Evaluate spec ``name`` (``spec`` = its params.yaml entry) in workspace ``root``.
+
+    Returns the metrics (also written to runs/<name>/metrics.json).
+    """
+    root = Path(root)
+    s = resolve_spec(spec, name, stage=STAGE)
+    ev = s["evaluate"]
+    unknown = [m for m in ev["metrics"] if m not in METRICS]
+    if unknown:
+        raise RunnerError(
+            f"{paths.PARAMS_FILE}: specs.{name}.evaluate.metrics: unknown {', '.join(map(str, unknown))} "
+            f"(the runners compute: {', '.join(METRICS)})"
+        )
+    if ev["split"] not in paths.SPLIT_FILES:
+        raise RunnerError(
+            f"{paths.PARAMS_FILE}: specs.{name}.evaluate.split: unknown value {ev['split']!r} "
+            f"(expected one of: {', '.join(paths.SPLIT_FILES)})"
+        )
+    data_dir = root / paths.data_dir(s["data"])
+    manifest = read_manifest(data_dir)
+    fmt = manifest["format"]
+    rows = read_rows(data_dir / paths.SPLIT_FILES[ev["split"]])
+    if ev["max_examples"] is not None:
+        rows = rows[: int(ev["max_examples"])]
+    if not rows:
+        raise RunnerError(f"{data_dir}: split {ev['split']!r} is empty")
+    model_dir = root / paths.model_dir(name)
+    out_dir = root / paths.spec_dir(name)
+    started, git = lineage.now(), lineage.git_info(root)
+    ref = modeling.base_ref(s["model"]["base"], root)
+
+    run = StageRun.start(
+        spec=s,
+        name=name,
+        stage=STAGE,
+        root=root,
+        params={**flatten(spec), **flatten(manifest["dataset"], "dataset.")},
+        tags=lineage.tracking_tags(spec, manifest, git, STAGE),
+    )
+    try:
+        model, tokenizer = modeling.load_trained(s, name, root)
+        max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
+        metrics = score(model, tokenizer, rows, fmt, ev, max_length)
+        samples = metrics.pop("_samples", [])
+        if ev["compare_base"]:
+            base = s["model"]["base"]
+            if modeling.is_adapter(model_dir):
+                with model.disable_adapter():  # the base is already loaded, under the adapter
+                    base_metrics = score(model, tokenizer, rows, fmt, ev, max_length)
+            else:
+                del model
+                base_model = modeling.build_base(base, ref, tokenizer, s["seed"])
+                base_metrics = score(base_model, tokenizer, rows, fmt, ev, max_length)
+            base_metrics.pop("_samples", None)
+            metrics["base"] = base_metrics
+        write_json_atomic(out_dir / paths.METRICS, metrics)
+        record = lineage.record(
+            stage=STAGE,
+            name=name,
+            spec=spec,
+            data_key=s["data"],
+            manifest=manifest,
+            git=git,
+            started=started,
+            command=command,
+            extra={
+                "base_model": {"kind": ref.kind, "ref": ref.label, "revision": ref.revision},
+                "evaluated_model": {
+                    "path": paths.model_dir(name).as_posix(),
+                    "sha256": sha256_dir(model_dir),
+                },
+                "split": ev["split"],
+                "mlflow_run_id": run.run_id,
+            },
+        )
+        write_json_atomic(out_dir / paths.EVAL_LINEAGE, record)
+    except BaseException:
+        run.finish(failed=True)
+        raise
+    run.log_metrics({k: v for k, v in flatten(metrics).items() if isinstance(v, int | float)})
+    run.finish([out_dir / paths.METRICS, out_dir / paths.EVAL_LINEAGE])
+    for question, answer in samples:
+        print(f"  {question}  (model: {answer!r})")
+    print(f"evaluated {name}: {_summary(metrics)} -> {paths.spec_dir(name) / paths.METRICS}")
+    return metrics
+
+
+def _summary(metrics: dict) -> str:
+    parts = [f"{k} {v}" for k, v in metrics.items() if k != "base"]
+    if "base" in metrics:
+        parts.append("base: " + ", ".join(f"{k} {v}" for k, v in metrics["base"].items()))
+    return "; ".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.spec_stage_main("evaluate", "Evaluate one trained spec listed in params.yaml.", evaluate, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

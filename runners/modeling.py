@@ -1,0 +1,230 @@
+"""Building and loading models and tokenizers from a spec's ``model.base``.
+
+    {config: {arch: llama, ...}}      -> a fresh LlamaForCausalLM (seeded init, tied embeddings)
+    {spec: <name>}                    -> runs/<name>/model (a full model, never an adapter)
+    {path: some/dir}                  -> a local Hugging Face model directory
+    {hub: org/name, revision: <sha>}  -> from_pretrained(org/name, revision=<sha>)
+
+The tokenizer is the prepared data set's ``tokenizer/`` when it has one, else the base
+model's. A trained spec's output is a full model directory, or, when the spec used
+LoRA, an adapter that is loaded on top of the same base.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from repro import paths
+from runners.errors import RunnerError
+from runners.params import base_kind
+
+ADAPTER_CONFIG = "adapter_config.json"
+
+
+@dataclass(frozen=True)
+class BaseRef:
+    """Where a base model comes from: ``kind`` and a location for from_pretrained."""
+
+    kind: str  # config | spec | path | hub
+    location: str | None  # a directory or hub id; None for a config base
+    revision: str | None = None
+    label: str = ""  # workspace-relative, for records (no absolute paths)
+
+
+def base_ref(base: dict[str, Any], root: Path) -> BaseRef:
+    kind = base_kind(base)
+    if kind == "config":
+        return BaseRef("config", None, label="config")
+    if kind == "spec":
+        rel = paths.model_dir(base["spec"])
+        full = root / rel
+        if not (full / "config.json").is_file():
+            if (full / ADAPTER_CONFIG).is_file():
+                raise RunnerError(
+                    f"model.base.spec: {rel} holds a LoRA adapter; a base must be a full model"
+                )
+            raise RunnerError(
+                f"model.base.spec: {rel} not found (train spec {base['spec']!r} first)"
+            )
+        return BaseRef("spec", str(full), label=rel.as_posix())
+    if kind == "path":
+        rel = Path(base["path"])
+        full = rel if rel.is_absolute() else root / rel
+        if not full.is_dir():
+            raise RunnerError(f"model.base.path: {base['path']} is not a directory")
+        return BaseRef("path", str(full), label=str(base["path"]))
+    return BaseRef("hub", str(base["hub"]), base.get("revision"), label=str(base["hub"]))
+
+
+def load_tokenizer(location: str | Path, revision: str | None = None):
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(str(location), revision=revision)
+    except (OSError, ValueError) as e:
+        raise RunnerError(f"cannot load a tokenizer from {location}: {_first_line(e)}") from None
+    if tok.pad_token_id is None:  # e.g. Llama tokenizers: pad with EOS
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def resolve_tokenizer(data_dir: Path, ref: BaseRef):
+    """The data set's own tokenizer if it has one, else the base model's."""
+    own = data_dir / paths.TOKENIZER_DIR
+    if own.is_dir():
+        return load_tokenizer(own)
+    if ref.kind == "config":
+        raise RunnerError(
+            f"model.base.config builds a model from scratch and needs a tokenizer, but "
+            f"{data_dir} has none: set `tokenizer` in the data set"
+        )
+    return load_tokenizer(ref.location, ref.revision)
+
+
+def build_llama(config: dict[str, Any], tokenizer, seed: int):
+    """A freshly initialised LlamaForCausalLM; the same seed gives the same weights."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    cfg = {k: v for k, v in config.items() if v is not None}  # null: the library default
+    arch = cfg.pop("arch", "llama")
+    if arch != "llama":
+        raise RunnerError(f"model.base.config.arch: unknown value {arch!r} (expected: llama)")
+    try:
+        llama = LlamaConfig(
+            vocab_size=len(tokenizer),
+            tie_word_embeddings=True,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            **cfg,
+        )
+    except (TypeError, ValueError) as e:
+        raise RunnerError(f"model.base.config: {_first_line(e)}") from None
+    torch.manual_seed(seed)
+    return LlamaForCausalLM(llama)
+
+
+def load_pretrained(location: str, revision: str | None = None):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    try:
+        return AutoModelForCausalLM.from_pretrained(
+            location, revision=revision, dtype=torch.float32
+        )
+    except (OSError, ValueError) as e:
+        raise RunnerError(f"cannot load a model from {location}: {_first_line(e)}") from None
+
+
+def build_base(base: dict[str, Any], ref: BaseRef, tokenizer, seed: int):
+    """The base model a spec starts from, checked against its tokenizer."""
+    if ref.kind == "config":
+        model = build_llama(base["config"], tokenizer, seed)
+    else:
+        model = load_pretrained(ref.location, ref.revision)
+        rows = model.get_input_embeddings().num_embeddings
+        if len(tokenizer) > rows:
+            raise RunnerError(
+                f"the tokenizer has {len(tokenizer)} tokens but the base model {ref.label} "
+                f"only {rows} embeddings: use the base model's tokenizer (set the data set's "
+                f"tokenizer to null)"
+            )
+    # saved configs hold workspace-relative names, never this machine's absolute paths
+    name_or_path = "" if ref.kind == "config" else ref.label
+    model.config._name_or_path = name_or_path
+    model.name_or_path = name_or_path
+    return model
+
+
+def add_lora(model, peft: dict[str, Any]):
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=int(peft["r"]),
+        lora_alpha=peft["alpha"],
+        lora_dropout=float(peft["dropout"]),
+        target_modules=list(peft["target_modules"]),
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    try:
+        with _peft_quiet():
+            return get_peft_model(model, config)
+    except ValueError as e:
+        raise RunnerError(f"train.peft: {_first_line(e)}") from None
+
+
+def save(model, tokenizer, out: Path, max_length: int) -> None:
+    """``save_pretrained`` the model (or LoRA adapter) and its tokenizer into ``out``.
+
+    The tokenizer records the training ``max_length`` as its ``model_max_length``, so
+    evaluation truncates exactly as training did without reading the train params.
+    """
+    tokenizer.model_max_length = max_length
+    for config in (getattr(model, "peft_config", None) or {}).values():
+        # peft keeps target_modules as a set, whose order varies between processes;
+        # a sorted list keeps adapter_config.json byte-identical from run to run
+        if isinstance(config.target_modules, set):
+            config.target_modules = sorted(config.target_modules)
+    if hasattr(model, "peft_config"):
+        # LoRA never resizes the embeddings; "auto" would probe the Hub to find out
+        model.save_pretrained(str(out), save_embedding_layers=False)
+    else:
+        model.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+
+
+def is_adapter(model_dir: Path) -> bool:
+    return (model_dir / ADAPTER_CONFIG).is_file()
+
+
+def load_trained(spec: dict[str, Any], name: str, root: Path):
+    """``(model, tokenizer)`` for a trained spec: its full model, or, when its model
+    directory holds a LoRA adapter, its base (from ``spec["model"]["base"]``) plus the
+    adapter. Reads no ``train`` field, so evaluation depends on the train stage only
+    through its output."""
+    model_dir = root / paths.model_dir(name)
+    if not model_dir.is_dir():
+        raise RunnerError(f"{paths.model_dir(name)}: not found (run the train stage first)")
+    tokenizer = load_tokenizer(model_dir)
+    if not is_adapter(model_dir):
+        return load_pretrained(str(model_dir)), tokenizer
+    from peft import PeftModel
+
+    ref = base_ref(spec["model"]["base"], root)
+    base = build_base(spec["model"]["base"], ref, tokenizer, spec["seed"])
+    with _peft_quiet():
+        return PeftModel.from_pretrained(base, str(model_dir)), tokenizer
+
+
+def parameter_counts(model) -> tuple[int, int]:
+    """(trainable, total) parameter counts; tied weights counted once."""
+    seen, trainable, total = set(), 0, 0
+    for p in model.parameters():
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        total += p.numel()
+        if p.requires_grad:
+            trainable += p.numel()
+    return trainable, total
+
+
+@contextlib.contextmanager
+def _peft_quiet():
+    """peft 0.21 probes a property that transformers 5 deprecated; hide that FutureWarning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
+        )
+        yield
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

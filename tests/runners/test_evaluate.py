@@ -1,0 +1,57 @@
+import json
+
+from repro import paths
+from runners.evaluate import evaluate
+from tests.runners.conftest import base_params
+
+
+def test_pretrain_beats_untrained_init(pretrained):
+    metrics = evaluate(base_params()["specs"]["pre"], "pre", pretrained)
+    assert set(metrics) == {"perplexity", "n_examples", "base"}
+    assert metrics["n_examples"] == 20
+    assert 1.0 < metrics["perplexity"] < 100
+    # the untrained init is near-uniform over a 300-token vocabulary
+    assert metrics["base"]["perplexity"] > 150
+    assert metrics["base"]["perplexity"] > 4 * metrics["perplexity"]
+
+
+def test_instruction_metrics_are_sane_and_stable(pretrained, sft_full):
+    spec = base_params()["specs"]["sft-full"]
+    metrics = evaluate(spec, "sft-full", pretrained)
+    path = pretrained / "runs/sft-full" / paths.METRICS
+    first = path.read_bytes()
+    assert json.loads(first) == metrics
+    assert set(metrics) == {"perplexity", "exact_match", "n_examples", "base"}
+    assert metrics["n_examples"] == 16
+    assert 0.0 <= metrics["exact_match"] <= 1.0
+    assert metrics["perplexity"] >= 1.0
+    assert metrics["base"]["exact_match"] == 0.0
+    assert metrics["perplexity"] < metrics["base"]["perplexity"]
+    for value in [metrics["perplexity"], metrics["base"]["perplexity"]]:
+        assert round(value, 6) == value
+    evaluate(spec, "sft-full", pretrained)
+    assert path.read_bytes() == first  # no timings: identical bytes
+
+
+def test_lora_model_loads_base_plus_adapter(pretrained, sft_lora):
+    metrics = evaluate(base_params()["specs"]["sft-lora"], "sft-lora", pretrained)
+    assert metrics["perplexity"] < metrics["base"]["perplexity"]
+    lineage = json.loads((pretrained / "runs/sft-lora" / paths.EVAL_LINEAGE).read_text())
+    assert lineage["stage"] == "evaluate"
+    assert lineage["evaluated_model"]["path"] == "runs/sft-lora/model"
+
+
+def test_evaluate_reads_no_train_params(pretrained, sft_lora):
+    """dvc.yaml lists no train.* params for evaluate: the model directory says it all."""
+    spec = base_params()["specs"]["sft-lora"]
+    full = evaluate(spec, "sft-lora", pretrained)
+    del spec["train"]
+    assert evaluate(spec, "sft-lora", pretrained) == full
+
+
+def test_scoring_a_perfect_answer_list():
+    from runners.scoring import exact_match
+
+    rows = [{"output": "3"}, {"output": " 10 "}]
+    assert exact_match(["3", "10"], rows) == 1.0
+    assert exact_match(["3", "1"], rows) == 0.5

@@ -1,0 +1,115 @@
+"""MLflow tracking: runs grouped under a parent per spec; failures never break a stage."""
+
+import json
+import shutil
+
+import pytest
+
+from runners.evaluate import evaluate
+from runners.tracking import flatten, tracking_uri
+from runners.train import train
+from tests.runners.conftest import base_params
+
+# MLflow's SQLAlchemy store trips a deprecation inside SQLAlchemy itself
+pytestmark = pytest.mark.filterwarnings("ignore:.*noload.*:DeprecationWarning")
+
+
+@pytest.fixture
+def tracked(pretrained, tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    root = tmp_path / "ws"
+    shutil.copytree(pretrained / "runs/_data", root / "runs/_data")
+    shutil.copytree(pretrained / "runs/pre/model", root / "runs/pre/model")
+    spec = base_params()["specs"]["sft-full"]
+    spec["train"]["max_steps"] = 20
+    spec["train"]["log_every"] = 5
+    spec["evaluate"]["compare_base"] = False
+    spec["tracking"] = {"mlflow": True, "tracking_uri": None, "experiment": "tests"}
+    return root, spec
+
+
+def test_stage_runs_grouped_under_a_spec_run(tracked):
+    from mlflow.tracking import MlflowClient
+
+    root, spec = tracked
+    train(spec, "tracked", root)
+    evaluate(spec, "tracked", root)
+    assert (root / "mlflow.db").is_file()
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("tests")
+    assert exp.artifact_location == (root / "mlartifacts").resolve().as_uri()
+    runs = client.search_runs([exp.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("repro.role") == "spec"]
+    stages = {
+        r.data.tags["repro.stage"]: r for r in runs if r.data.tags.get("repro.role") == "stage"
+    }
+    assert len(parents) == 1 and set(stages) == {"train", "evaluate"}
+    lineage = json.loads((root / "runs/tracked/train.lineage.json").read_text())
+    for run in stages.values():
+        tags = run.data.tags
+        assert tags["mlflow.parentRunId"] == parents[0].info.run_id
+        assert tags["repro.spec"] == "tracked"
+        assert tags["repro.spec_hash"] == lineage["spec_hash"]
+        assert tags["repro.data_hash"] == lineage["data"]["data_hash"]
+        assert run.info.status == "FINISHED"
+        assert run.data.params["train.optimizer.lr"] == "0.005"
+        assert run.data.params["dataset.source.builtin"] == "arithmetic"
+    train_run = stages["train"]
+    assert lineage["mlflow_run_id"] == train_run.info.run_id
+    loss = client.get_metric_history(train_run.info.run_id, "loss")
+    assert [m.step for m in loss] == [5, 10, 15, 20]
+    assert "final.last_loss" in train_run.data.metrics
+    assert "perplexity" in stages["evaluate"].data.metrics
+    artifacts = {a.path for a in client.list_artifacts(train_run.info.run_id)}
+    assert {"train_metrics.json", "train.lineage.json", "train_log.csv"} <= artifacts
+    assert list((root / "mlartifacts").glob("*/artifacts/train_metrics.json"))
+    assert not list((root / "runs").rglob("mlartifacts"))
+
+
+def test_tracking_failure_leaves_outputs_intact(tracked, capsys):
+    root, spec = tracked
+    spec["tracking"]["tracking_uri"] = "no-such-scheme://nowhere"
+    metrics = train(spec, "untracked", root)
+    assert "warning: MLflow tracking off" in capsys.readouterr().err
+    saved = json.loads((root / "runs/untracked/train_metrics.json").read_text())
+    assert saved == metrics
+    assert (root / "runs/untracked/model/model.safetensors").is_file()
+    lineage = json.loads((root / "runs/untracked/train.lineage.json").read_text())
+    assert lineage["mlflow_run_id"] is None
+
+
+def test_tracking_off_imports_no_mlflow(pretrained, tmp_path):
+    import subprocess
+    import sys
+
+    root = tmp_path / "ws"
+    shutil.copytree(pretrained / "runs/_data", root / "runs/_data")
+    shutil.copytree(pretrained / "runs/pre", root / "runs/pre")
+    shutil.copy(pretrained / "params.yaml", root / "params.yaml")
+    code = (
+        "import sys; from runners.evaluate import main; rc = main(['pre']); "
+        "assert 'mlflow' not in sys.modules; sys.exit(rc)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    assert not (root / "mlflow.db").exists()
+
+
+def test_tracking_uri_precedence(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert tracking_uri({}, tmp_path) == f"sqlite:///{(tmp_path / 'mlflow.db').resolve()}"
+    assert tracking_uri({"tracking_uri": "sqlite:///x.db"}, tmp_path) == "sqlite:///x.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://localhost:5000")
+    assert tracking_uri({"tracking_uri": "sqlite:///x.db"}, tmp_path) == "http://localhost:5000"
+
+
+def test_flatten():
+    assert flatten({"a": {"b": 1, "c": {"d": [1, 2]}}, "e": None, "f": {}}) == {
+        "a.b": 1,
+        "a.c.d": [1, 2],
+        "e": None,
+        "f": {},
+    }
