@@ -83,3 +83,25 @@ def test_repro_twice_then_change_one_field(tmp_path):
     assert stages == ["evaluate", "evaluate", "train"], rows
     parents = db.execute("select count(*) from tags where key = 'mlflow.parentRunId'").fetchone()
     assert parents[0] == 3
+
+
+def test_failed_stage_exits_1_and_leaves_no_partial_output(tmp_path):
+    bad = TINY_SFT.replace("{builtin: arithmetic, size: 300}", "{path: data/qa.jsonl}")
+    ws = make_workspace(tmp_path, {"pre.yaml": TINY_PRETRAIN, "sft.yaml": bad})
+    (ws / "data").mkdir()
+    (ws / "data" / "qa.jsonl").write_text(
+        '{"instruction": "1+1", "input": "", "output": "2"}\n{"instruction": "2+2", oops\n')
+    (ws / ".gitignore").write_text("/runs/\n")
+    assert sh("git", "init", "-q", cwd=ws).returncode == 0
+    assert sh(sys.executable, "-m", "dvc", "init", "-q", cwd=ws).returncode == 0
+
+    proc = sh(sys.executable, "-m", "repro.cli", "--json", "run", "sft", cwd=ws)
+    assert proc.returncode == 1, proc.stderr
+    assert "data/qa.jsonl:2: invalid JSON" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    result = json.loads(proc.stdout)
+    (failed,) = result["failed"]
+    assert failed.startswith("prepare-qa-")
+    key = failed.removeprefix("prepare-")
+    assert not (ws / "runs" / "_data" / key).exists()
+    assert not list((ws / "runs" / "_data").glob("*tmp*"))
