@@ -55,8 +55,15 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
                  "'pretrain' trains a new model from scratch, so model.base must be {config: ...}",
                  "use method: sft to keep training an existing model")
 
-    if isinstance(base, PathBase) and not (root / base.path).exists():
-        _err(entry, ("model", "base", "path"), f"model directory '{base.path}' not found")
+    if isinstance(base, PathBase):
+        where = root / base.path
+        if not where.exists():
+            _err(entry, ("model", "base", "path"), f"model directory '{base.path}' not found",
+                 "paths are relative to the workspace root")
+        elif not (where / "config.json").is_file():
+            _err(entry, ("model", "base", "path"),
+                 f"'{base.path}' is not a Hugging Face model directory (no config.json)",
+                 "point it at a folder written by save_pretrained()")
 
     if isinstance(base, SpecBase):
         other = by_name.get(base.spec)

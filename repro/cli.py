@@ -186,6 +186,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"\nNothing to do: every stage is up to date ({secs:.1f} s).")
         else:
             print(f"\n{len(result.ran)} stage(s) ran in {secs:.1f} s.")
+            if result.ran and result.ok:
+                print("Outputs are in runs/ (tracked by DVC); commit dvc.lock to record them.")
     if result.error:
         err(result.error)
         return EXIT_FAILED

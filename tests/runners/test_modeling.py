@@ -58,3 +58,40 @@ def test_same_seed_same_init(pretrained):
     a, b = build_llama(config, tok, 3), build_llama(config, tok, 3)
     assert all(x.equal(y) for x, y in zip(a.parameters(), b.parameters(), strict=True))
     assert a.config.tie_word_embeddings and a.config.vocab_size == len(tok)
+
+
+def test_hub_id_with_pinned_revision_loads_offline_from_the_hf_cache(pretrained, tmp_path):
+    """The real hub path: `org/name` + a revision sha, resolved by huggingface_hub from its cache.
+
+    We lay out the cache the way a download would (models--org--name/snapshots/<sha>/ and
+    refs/main), then load with HF_HUB_OFFLINE=1 in a fresh process, so nothing touches the network.
+    """
+    import subprocess
+    import sys
+
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hf" / "models--repro-test--tiny"
+    shutil.copytree(pretrained / "runs/pre/model", repo / "snapshots" / sha)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(sha)
+    code = (
+        "from pathlib import Path\n"
+        "from runners import modeling\n"
+        f"ref = modeling.base_ref({{'hub': 'repro-test/tiny', 'revision': '{sha}'}}, Path('.'))\n"
+        "tok = modeling.resolve_tokenizer(Path('no-data'), ref)\n"
+        "model = modeling.build_base({'hub': 'repro-test/tiny', 'revision': ref.revision},"
+        " ref, tok, 0)\n"
+        "print(type(model).__name__, model.num_parameters(), len(tok))\n"
+    )
+    env = {"HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "hf"), "PATH": "/usr/bin:/bin",
+           "HF_HUB_DISABLE_TELEMETRY": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    name, n_params, vocab = out.stdout.split()
+    assert name == "LlamaForCausalLM" and int(n_params) > 0 and int(vocab) > 100
+    # an unknown revision is not silently replaced by another one
+    bad = code.replace(sha, "f" * 40)
+    out = subprocess.run([sys.executable, "-c", bad], capture_output=True, text=True, env=env,
+                         cwd=tmp_path)
+    assert out.returncode != 0
