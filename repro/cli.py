@@ -50,6 +50,11 @@ def _load(args: argparse.Namespace, root: Path):
                 raise ReproError(f"{w}: no such spec file")
             extra.append(p)
     entries = load_workspace(root, getattr(args, "set", None) or (), extra)
+    if not entries:
+        raise ReproError(
+            f"no specs in {root / 'specs'}: add a YAML spec there (see README), "
+            "or start from 'repro init'"
+        )
     return entries, select(entries, root, wanted)
 
 
@@ -180,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         }, indent=2))
     else:
         print()
-        print(table(["spec", "stages", "perplexity", "exact_match", "base"], rows,
+        print(table(["spec", "stages", "perplexity", "exact_match", "base score"], rows,
                     right={2, 3}))
         if not result.ran and result.ok:
             print(f"\nNothing to do: every stage is up to date ({secs:.1f} s).")
@@ -205,9 +210,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         return EXIT_OK
     rows = []
     for e, r in zip(selected, results, strict=True):
-        status = "invalid" if e.errors else ("built" if r["metrics"] else "not built")
+        status = "invalid" if e.errors else ("has results" if r["metrics"] else "no results")
         rows.append([e.name, r["method"], r["base"], status, *metric_cells(r["metrics"])])
-    print(table(["spec", "method", "base", "status", "perplexity", "exact_match", "base"],
+    print(table(["spec", "method", "base", "status", "perplexity", "exact_match", "base score"],
                 rows, right={4, 5}))
     return EXIT_OK
 

@@ -29,8 +29,8 @@ def test_show_lists_specs_before_any_run(workspace, capsys):
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].split() == ["spec", "method", "base", "status", "perplexity", "exact_match",
-                                "base"]
-    assert any(line.startswith("pre ") and "not built" in line for line in lines)
+                                "base", "score"]
+    assert any(line.startswith("pre ") and "no results" in line for line in lines)
     assert main(["-C", str(workspace), "show", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [d["spec"] for d in data] == ["pre", "sft"]
@@ -51,3 +51,11 @@ def test_run_outside_dvc_repo_is_a_user_error(workspace, capsys):
     assert main(["-C", str(workspace), "run"]) == 2
     assert "not a DVC repository" in capsys.readouterr().err
     assert not (workspace / "dvc.yaml").exists()
+
+
+def test_empty_workspace_is_a_clear_user_error(tmp_path, capsys):
+    (tmp_path / "specs").mkdir()
+    for verb in ("validate", "compile", "show"):
+        assert main(["-C", str(tmp_path), verb]) == 2
+        assert "no specs in" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [tmp_path / "specs"]
