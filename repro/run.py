@@ -71,7 +71,7 @@ def reproduce(root: Path, targets: list[str] | None = None, force: bool = False)
     # DVC's "to track the changes with git, run: ..." hint: we print our own, shorter one
     import logging
 
-    logging.getLogger("dvc").getChild("dvc.repo.scm_context").setLevel(logging.WARNING)
+    logging.getLogger("dvc.repo.scm_context").setLevel(logging.WARNING)
     result = RunResult()
 
     def repro_fn(stage, **kwargs):
