@@ -142,6 +142,9 @@ def _status_for(spec: str, graph, result) -> str:
     ran = [short[n] for n in names if n in result.ran]
     if failed:
         return style("FAILED " + ", ".join(failed), "red")
+    upstream_failed = sorted(graph.upstream(spec) & set(result.failed))
+    if upstream_failed:
+        return style(f"skipped ({upstream_failed[0]} failed)", "red")
     if ran:
         return style("ran " + ", ".join(ran), "yellow")
     if result.error and not result.ran:

@@ -19,7 +19,7 @@ from typing import Any
 
 from repro import paths
 from repro.errors import ReproError
-from repro.schema import BuiltinSource, HubBase, PathBase, PathSource, SpecBase
+from repro.schema import BuiltinSource, PathBase, PathSource, SpecBase
 from repro.workspace import Entry
 
 GENERATED = {"repro": "generated"}
@@ -85,6 +85,23 @@ class Graph:
     def spec_stages(self, spec: str) -> list[Stage]:
         key = self.spec_data[spec]
         return [s for s in self.stages if s.spec == spec or s.name == f"prepare-{key}"]
+
+    def upstream(self, spec: str) -> set[str]:
+        """Names of the stages a spec's evaluate stage needs, its own included (transitively)."""
+        out: set[str] = set()
+        todo, seen = [spec], set()
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in self.specs:
+                continue
+            # a base spec is needed for its model: its prepare and train, not its evaluate
+            out.update(s.name for s in self.spec_stages(name)
+                       if name == spec or s.kind != "evaluate")
+            seen.add(name)
+            base = self.specs[name]["model"]["base"]
+            if isinstance(base, dict) and "spec" in base:
+                todo.append(base["spec"])
+        return out
 
 
 # ----------------------------------------------------------------------------- code deps
@@ -266,8 +283,6 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
             spec=name,
             kind="evaluate",
         ))
-        if isinstance(base, HubBase):
-            pass  # fetched by from_pretrained; pinned by base.revision in params
     return Graph(datasets=datasets, specs=specs, spec_data=spec_data, stages=stages)
 
 

@@ -59,3 +59,20 @@ def test_empty_workspace_is_a_clear_user_error(tmp_path, capsys):
         assert main(["-C", str(tmp_path), verb]) == 2
         assert "no specs in" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [tmp_path / "specs"]
+
+
+def test_summary_status_names_what_ran_failed_or_was_skipped(workspace):
+    from repro.cli import _status_for
+    from repro.compiler import compile_workspace
+    from repro.run import RunResult
+    from repro.workspace import load_workspace
+
+    graph = compile_workspace(workspace, load_workspace(workspace)).graph
+    failed = RunResult(ran=["train-pre"], failed=["evaluate-pre"], error="failed")
+    assert _status_for("pre", graph, failed) == "FAILED evaluate"
+    assert _status_for("sft", graph, failed) == "up to date"  # sft needs pre's model only
+    broken_base = RunResult(failed=["train-pre"], error="failed")
+    assert _status_for("sft", graph, broken_base) == "skipped (train-pre failed)"
+    assert _status_for("sft", graph, RunResult(ran=["train-sft", "evaluate-sft"])) == \
+        "ran train, evaluate"
+    assert _status_for("pre", graph, RunResult()) == "up to date"
