@@ -21,7 +21,6 @@ from repro.errors import ReproError
 class RunResult:
     ran: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
     error: str | None = None
 
     @property
