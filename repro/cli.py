@@ -136,10 +136,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def _status_for(spec: str, graph, result) -> str:
-    names = [s.name for s in graph.spec_stages(spec)]
-    short = {s.name: s.kind for s in graph.spec_stages(spec)}
-    failed = [short[n] for n in names if n in result.failed]
-    ran = [short[n] for n in names if n in result.ran]
+    stages = graph.spec_stages(spec)
+    failed = [s.kind for s in stages if s.name in result.failed]
+    ran = [s.kind for s in stages if s.name in result.ran]
     if failed:
         return style("FAILED " + ", ".join(failed), "red")
     upstream_failed = sorted(graph.upstream(spec) & set(result.failed))

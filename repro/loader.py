@@ -260,7 +260,7 @@ def load_yaml_file(path: Path, root: Path | None = None) -> Loaded:
 def deep_merge(base: Any, child: Any) -> Any:
     """Merge ``child`` over ``base``: mappings merge key by key, anything else is replaced."""
     if isinstance(base, dict) and isinstance(child, dict):
-        out = copy.deepcopy(base)
+        out = {k: copy.deepcopy(v) for k, v in base.items() if k not in child}
         for k, v in child.items():
             out[k] = deep_merge(base[k], v) if k in base else copy.deepcopy(v)
         return out

@@ -61,7 +61,7 @@ def require_dvc(root: Path) -> None:
 def reproduce(root: Path, targets: list[str] | None = None, force: bool = False) -> RunResult:
     require_dvc(root)
     _python_on_path()
-    from dvc.exceptions import DvcException, ReproductionError
+    from dvc.exceptions import DvcException
     from dvc.repo import Repo
     from dvc.repo.reproduce import _reproduce_stage
     from dvc.ui import ui
@@ -91,8 +91,6 @@ def reproduce(root: Path, targets: list[str] | None = None, force: bool = False)
                 on_error="keep-going",
                 repro_fn=repro_fn,
             )
-    except ReproductionError as e:
-        result.error = str(e)
-    except DvcException as e:
+    except DvcException as e:  # ReproductionError (a stage failed) included
         result.error = str(e)
     return result

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from repro import paths
-from runners import cli, lineage, modeling
+from runners import cli, lineage, modeling, stage
 from runners.batching import read_rows
 from runners.errors import RunnerError
 from runners.fileio import sha256_dir, write_json_atomic
 from runners.params import resolve_spec
 from runners.prepare import read_manifest
 from runners.scoring import METRICS, score
-from runners.tracking import StageRun, flatten
+from runners.tracking import flatten
 
 STAGE = "evaluate"
 
@@ -57,17 +57,9 @@ def evaluate(
         raise RunnerError(f"{data_dir}: split {ev['split']!r} is empty")
     model_dir = root / paths.model_dir(name)
     out_dir = root / paths.spec_dir(name)
-    started, git = lineage.now(), lineage.git_info(root)
-    ref = modeling.base_ref(s["model"]["base"], root)
+    st = stage.start(spec, s, name, root, STAGE, manifest)
+    started, git, ref, run = st.started, st.git, st.ref, st.run
 
-    run = StageRun.start(
-        spec=s,
-        name=name,
-        stage=STAGE,
-        root=root,
-        params={**flatten(spec), **flatten(manifest["dataset"], "dataset.")},
-        tags=lineage.tracking_tags(spec, manifest, git, STAGE),
-    )
     try:
         model, tokenizer = modeling.load_trained(s, name, root)
         max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)

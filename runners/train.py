@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from repro import paths
-from runners import cli, lineage, modeling
+from runners import cli, lineage, modeling, stage
 from runners.batching import encode_all, read_rows
 from runners.errors import RunnerError
 from runners.fileio import atomic_dir, write_json_atomic, write_text_atomic
 from runners.params import resolve_spec
 from runners.prepare import read_manifest
-from runners.tracking import StageRun, flatten
 
 STAGE = "train"
 
@@ -39,17 +38,9 @@ def train(
     manifest = read_manifest(data_dir)
     fmt = manifest["format"]
     out_dir = root / paths.spec_dir(name)
-    started, git = lineage.now(), lineage.git_info(root)
-    ref = modeling.base_ref(s["model"]["base"], root)
+    st = stage.start(spec, s, name, root, STAGE, manifest)
+    started, git, ref, run = st.started, st.git, st.ref, st.run
 
-    run = StageRun.start(
-        spec=s,
-        name=name,
-        stage=STAGE,
-        root=root,
-        params={**flatten(spec), **flatten(manifest["dataset"], "dataset.")},
-        tags=lineage.tracking_tags(spec, manifest, git, STAGE),
-    )
     try:
         from runners.loop import fit
         from runners.seeding import seed_everything
