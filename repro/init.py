@@ -10,7 +10,7 @@ from repro.errors import ReproError
 STARTER = """\
 # A starter spec: pretrain a tiny Llama-style model from scratch on the built-in
 # grammar corpus. Copy it, change a field, run `repro validate` then `repro`.
-spec_version: 1
+spec_version: 2
 description: tiny model pretrained from scratch on built-in data
 seed: 1234
 data:

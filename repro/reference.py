@@ -9,12 +9,12 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from repro.schema import Spec
-from repro.validate import _members, _unwrap
+from repro.schemapath import union_members, unwrap
 
 
 def _type_name(tp: Any) -> str:
     tp0 = tp
-    tp = _unwrap(tp)
+    tp = unwrap(tp)
     origin = typing.get_origin(tp)
     optional = tp0 is not tp and type(None) in typing.get_args(tp0)
     if origin is typing.Literal:
@@ -26,8 +26,8 @@ def _type_name(tp: Any) -> str:
         text = "mapping"
     elif isinstance(tp, type):
         text = tp.__name__
-    elif _members(tp):
-        text = "one of: " + ", ".join(f"`{t}`" for t in _members(tp))
+    elif union_members(tp):
+        text = "one of: " + ", ".join(f"`{t}`" for t in union_members(tp))
     else:
         text = str(tp)
     return text + (" or null" if optional else "")
@@ -49,11 +49,11 @@ def _default(field: Any) -> str:
 def _rows(model: type[BaseModel], prefix: str, out: list[str], seen: set) -> None:
     for name, f in model.model_fields.items():
         path = f"{prefix}{name}"
-        members = _members(f.annotation)
+        members = union_members(f.annotation)
         if len(set(members.values())) == 1:
             members = {next(iter(members)): next(iter(members.values()))}
         desc = (f.description or "").replace("|", "\\|")
-        if len(members) > 1 or (len(members) == 1 and typing.get_origin(_unwrap(f.annotation))
+        if len(members) > 1 or (len(members) == 1 and typing.get_origin(unwrap(f.annotation))
                                 not in (list, tuple)):
             kinds = list(members)
             if len(members) > 1:

@@ -1,4 +1,4 @@
-"""Spec schema, version 1 (pydantic v2).
+"""Spec schema, version 2 (pydantic v2).
 
 One model per section; ``extra="forbid"`` everywhere so a typo is an error, not a
 silently ignored key; a discriminated union wherever a field picks a kind
@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-SPEC_VERSION = 1
+SPEC_VERSION = 2
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 
 
@@ -41,39 +41,116 @@ def _by_key(*keys: str):
 # --------------------------------------------------------------------------- data
 
 
+BUILTINS = {
+    "grammar": "text",
+    "arithmetic": "instruction",
+    "arithmetic-chat": "chat",
+    "arithmetic-preference": "preference",
+}
+FORMAT_COLUMNS = {
+    "text": ("text",),
+    "instruction": ("instruction", "input", "output"),
+    "chat": ("messages",),
+    "preference": ("prompt", "chosen", "rejected"),
+}
+HASH_PATTERN = r"^blake3:[0-9a-f]{64}$"
+
+
 class BuiltinSource(Section):
     """Data the project generates itself, deterministic for a seed and size."""
 
-    builtin: Literal["grammar", "arithmetic"] = Field(
-        description="grammar: a pretraining text corpus; arithmetic: instruction pairs with exact answers"
+    builtin: Literal["grammar", "arithmetic", "arithmetic-chat", "arithmetic-preference"] = Field(
+        description="grammar: pretraining text; arithmetic: instruction rows with exact answers; "
+        "arithmetic-chat: the same as chat conversations; arithmetic-preference: "
+        "prompt/chosen/rejected pairs (chosen is the right answer)"
     )
     size: int = Field(4000, gt=0, le=2_000_000, description="rows to generate")
 
 
 class PathSource(Section):
-    """A local JSON-lines file (columns: text, or instruction/input/output)."""
+    """Local files: one file, or a folder of them (read with the `datasets` library)."""
 
-    path: str = Field(description="path to a .jsonl file, relative to the workspace root")
+    path: str = Field(
+        description="a file or folder, relative to the workspace root; a folder holding "
+        "train/validation/test files keeps those splits"
+    )
+    type: Literal["auto", "jsonl", "json", "csv", "parquet", "text"] = Field(
+        "auto", description="file type; auto = from the file extensions"
+    )
+    text_unit: Literal["line", "file"] = Field(
+        "line", description="plain text only: one row per line, or one row per file"
+    )
+
+
+class HubSource(Section):
+    """A Hugging Face hub data set (needs the network or a local HF cache)."""
+
+    hub: str = Field(description="the data set id, e.g. org/name")
+    revision: str | None = Field(None, description="commit sha to pin (strongly advised)")
+    subset: str | None = Field(None, description="configuration name, if the data set has several")
 
 
 Source = Annotated[
-    Annotated[BuiltinSource, Tag("builtin")] | Annotated[PathSource, Tag("path")],
+    Annotated[BuiltinSource, Tag("builtin")]
+    | Annotated[PathSource, Tag("path")]
+    | Annotated[HubSource, Tag("hub")],
     Discriminator(
-        _by_key("builtin", "path"),
+        _by_key("builtin", "path", "hub"),
         custom_error_type="source_kind",
-        custom_error_message="must have one of the keys 'builtin' or 'path'",
+        custom_error_message="must have one of the keys 'builtin', 'path' or 'hub'",
     ),
 ]
 
 
+class NearDedupe(Section):
+    """MinHash/LSH near-duplicate removal (datasketch)."""
+
+    threshold: float = Field(0.85, gt=0, le=1, description="estimated Jaccard similarity")
+    num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations")
+    ngram: int = Field(5, ge=1, le=64, description="character shingle size")
+
+
+class Decontaminate(Section):
+    """Drop training rows that share a word n-gram with the validation or test split."""
+
+    ngram: int = Field(8, ge=3, le=64, description="n-gram length in words")
+
+
 class Clean(Section):
-    dedupe: bool = Field(True, description="drop exact duplicate rows (before splitting)")
+    normalize: Literal["NFC", "NFKC"] | None = Field(
+        "NFC", description="unicode normalisation form; null = off"
+    )
+    whitespace: bool = Field(
+        True, description="strip ends and collapse runs of spaces and tabs (newlines kept)"
+    )
     min_chars: int = Field(1, ge=0, description="drop rows with fewer characters than this")
+    max_chars: int | None = Field(None, gt=0, description="drop rows with more characters")
+    min_tokens: int | None = Field(None, ge=0, description="drop rows with fewer tokens")
+    max_tokens: int | None = Field(None, gt=0, description="drop rows with more tokens")
+    dedupe: Literal["exact", "near", "none"] = Field(
+        "exact", description="exact: identical rows; near: also MinHash near-duplicates"
+    )
+    near: NearDedupe = Field(default_factory=NearDedupe)
+    decontaminate: Decontaminate | None = Field(
+        None, description="remove training rows overlapping validation/test; null = off"
+    )
 
 
 class Split(Section):
     validation: float = Field(0.1, ge=0, le=0.5, description="fraction held out for validation")
     test: float = Field(0.1, ge=0, le=0.5, description="fraction held out for test")
+    group_by: str | None = Field(
+        None, description="a column: rows sharing its value land in the same split"
+    )
+    stratify_by: str | None = Field(
+        None, description="a column: each split keeps its value proportions"
+    )
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> Split:
+        if self.group_by and self.stratify_by:
+            raise ValueError("set group_by or stratify_by, not both")
+        return self
 
 
 class TokenizerSpec(Section):
@@ -85,9 +162,22 @@ class TokenizerSpec(Section):
 
 
 class Data(Section):
-    source: Source = Field(description="where rows come from: {builtin: ...} or {path: ...}")
-    format: Literal["text", "instruction"] = Field(
-        "text", description="text: plain completion; instruction: instruction/input/output rows"
+    source: Source = Field(
+        description="where rows come from: {builtin: ...}, {path: ...} or {hub: ...}"
+    )
+    format: Literal["text", "instruction", "chat", "preference"] = Field(
+        "text",
+        description="text: plain completion; instruction: instruction/input/output; "
+        "chat: messages with roles; preference: prompt/chosen/rejected",
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="rename source columns to the format's, e.g. {instruction: question}",
+    )
+    hash: str | None = Field(
+        None,
+        pattern=HASH_PATTERN,
+        description="pinned content hash of the raw data (blake3:<hex>); `repro pin` writes it",
     )
     seed: int | None = Field(
         None, ge=0, description="seed for generation and splits; null = the spec's seed"
@@ -98,11 +188,25 @@ class Data(Section):
         None,
         description="train a new tokenizer (models built from a config); null = the base model's",
     )
+    chat_template: str | None = Field(
+        None,
+        description="chat format: a Jinja chat template; null = the tokenizer's, or repro's default",
+    )
+    workers: int = Field(
+        1, ge=1, le=256, description="processes for tokenization (does not change the result)"
+    )
 
     @model_validator(mode="after")
-    def _split_sum(self) -> Data:
+    def _checks(self) -> Data:
         if self.split.validation + self.split.test >= 1:
             raise ValueError("split.validation + split.test must leave rows for training")
+        allowed = FORMAT_COLUMNS[self.format]
+        for target in self.columns:
+            if target not in allowed:
+                raise ValueError(
+                    f"columns: '{target}' is not a column of format {self.format} "
+                    f"(its columns: {', '.join(allowed)})"
+                )
         return self
 
 
@@ -272,7 +376,9 @@ class Tracking(Section):
 class Spec(Section):
     """A versioned experiment spec."""
 
-    spec_version: Literal[1] = Field(SPEC_VERSION, description="schema version of this file")
+    spec_version: Literal[2] = Field(
+        SPEC_VERSION, description="schema version; older files are upgraded on load (`repro upgrade`)"
+    )
     name: str | None = Field(
         None, pattern=NAME_PATTERN, description="defaults to the file name; must match it"
     )

@@ -9,15 +9,14 @@ did-you-mean for unknown keys and names, the allowed values for a literal).
 from __future__ import annotations
 
 import difflib
-import types
-import typing
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from repro.errors import SpecError
 from repro.loader import Loaded
 from repro.schema import Spec
+from repro.schemapath import field_name, model_at, resolve_loc
 
 # common names from other tools -> our field name, for did-you-mean hints
 SYNONYMS = {
@@ -79,110 +78,6 @@ def suggest(word: str, choices: list[str]) -> str | None:
 # ----------------------------------------------------------------------------- schema walking
 
 
-def _unwrap(tp: Any) -> Any:
-    """Strip Annotated and Optional, returning the core type."""
-    while True:
-        origin = typing.get_origin(tp)
-        if origin is typing.Annotated:
-            tp = typing.get_args(tp)[0]
-            continue
-        if origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            if len(args) == 1:
-                tp = args[0]
-                continue
-        return tp
-
-
-def _members(tp: Any) -> dict[str, type[BaseModel]]:
-    """For a (possibly discriminated) union of models: tag -> model class."""
-    out: dict[str, type[BaseModel]] = {}
-    tp = _unwrap(tp)
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp) if origin in (typing.Union, types.UnionType) else (tp,)
-    for arg in args:
-        tag = None
-        if typing.get_origin(arg) is typing.Annotated:
-            for meta in typing.get_args(arg)[1:]:
-                if type(meta).__name__ == "Tag":
-                    tag = meta.tag
-            arg = typing.get_args(arg)[0]
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            tags = {tag} if tag else set()
-            for name, f in arg.model_fields.items():
-                if typing.get_origin(f.annotation) is typing.Literal and name in (
-                    "method",
-                    "name",
-                    "kind",
-                ):
-                    tags.update(typing.get_args(f.annotation))
-            for t in tags:
-                out[str(t)] = arg
-            if not tags:
-                out[arg.__name__] = arg
-    return out
-
-
-def model_at(path: tuple[str | int, ...], data: Any) -> type[BaseModel] | None:
-    """The schema model that describes the mapping at ``path`` of ``data``, if any."""
-    cls: type[BaseModel] | None = Spec
-    cur = data
-    for el in path:
-        if cls is None or not isinstance(el, str) or el not in cls.model_fields:
-            return None
-        cur = cur.get(el) if isinstance(cur, dict) else None
-        members = _members(cls.model_fields[el].annotation)
-        if len(set(members.values())) == 1:
-            cls = next(iter(members.values()))
-        elif members:
-            cls = None
-            if isinstance(cur, dict):
-                for tag, member in members.items():
-                    if tag in cur or tag in cur.values():
-                        cls = member
-                        break
-        else:
-            cls = None
-    return cls
-
-
-def resolve_loc(loc: tuple[Any, ...], data: Any) -> list[str | int]:
-    """Turn a pydantic location into the field path in the user's document."""
-    path: list[str | int] = []
-    cls: Any = Spec
-    i = 0
-    while i < len(loc):
-        el = loc[i]
-        if isinstance(cls, type) and issubclass(cls, BaseModel):
-            path.append(el)
-            if el not in cls.model_fields:
-                break  # an unknown key: nothing below it in the schema
-            ann = cls.model_fields[el].annotation
-            core = _unwrap(ann)
-            if typing.get_origin(core) in (list, tuple) and i + 1 < len(loc):
-                i += 1
-                path.append(loc[i])
-                (item,) = typing.get_args(core)[:1] or (None,)
-                core = _unwrap(item)
-            members = _members(core)
-            distinct = set(members.values())
-            if i + 1 < len(loc) and loc[i + 1] in members and not (
-                len(distinct) == 1 and loc[i + 1] in next(iter(distinct)).model_fields
-            ):
-                cls = members[loc[i + 1]]
-                i += 1  # skip the union tag
-            elif len(distinct) == 1:
-                cls = next(iter(distinct))
-            elif distinct:
-                cls = None
-            else:
-                cls = None
-        else:
-            path.append(el)
-        i += 1
-    return path
-
-
 # ----------------------------------------------------------------------------- messages
 
 
@@ -191,13 +86,6 @@ def _show(value: Any) -> str:
         text = repr(value)
         return text if len(text) <= 60 else text[:57] + "..."
     return repr(value) if isinstance(value, str) else str(value)
-
-
-def _field_name(path: list[str | int]) -> str:
-    out = ""
-    for p in path:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
 
 
 def _convert(err: dict[str, Any], doc: Loaded) -> SpecError:
@@ -272,13 +160,18 @@ def _convert(err: dict[str, Any], doc: Loaded) -> SpecError:
     if kind == "union_tag_invalid":
         at_value = True
     pos = doc.pos(tuple(path), value=at_value)
-    return SpecError(message, pos=pos, field=_field_name(path) or None, hint=hint)
+    return SpecError(message, pos=pos, field=field_name(path) or None, hint=hint)
 
 
 def validate_doc(doc: Loaded) -> Spec:
-    """Validate one loaded document; raise SpecError(s) naming file, line and field."""
-    from repro.errors import SpecErrors
+    """Upgrade an older ``spec_version`` (in place), then validate.
 
+    Raises SpecError(s) naming file, line and field.
+    """
+    from repro.errors import SpecErrors
+    from repro.migrate import upgrade
+
+    upgrade(doc.data)
     try:
         return Spec.model_validate(doc.data)
     except ValidationError as e:

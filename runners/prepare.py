@@ -25,16 +25,18 @@ from runners.prompting import full_text
 MANIFEST_VERSION = 1
 
 
-def dedupe_key(row: dict[str, str], fmt: str) -> str:
+def dedupe_key(row: dict, fmt: str) -> str:
     if fmt == "instruction":
         return canonical_json([row["instruction"], row["input"]])
+    if fmt == "preference":
+        return row["prompt"]
+    if fmt == "chat":
+        return canonical_json(row["messages"])
     return row["text"]
 
 
-def row_chars(row: dict[str, str], fmt: str) -> int:
-    if fmt == "instruction":
-        return len((row["instruction"] + row["input"] + row["output"]).strip())
-    return len(row["text"].strip())
+def row_chars(row: dict, fmt: str) -> int:
+    return len(full_text(row, fmt).strip())
 
 
 def clean(rows: list[dict[str, str]], fmt: str, dedupe: bool, min_chars: int) -> tuple[list, dict]:
@@ -74,11 +76,11 @@ def split(rows: list, validation: float, test: float, seed: int) -> dict[str, li
 
 
 def _dedupe_flag(value: Any) -> bool:
-    if value in (True, "exact"):
+    if value in ("exact", "near"):
         return True
-    if value in (False, None, "none"):
+    if value == "none":
         return False
-    raise RunnerError(f"clean.dedupe: expected true, false or 'exact' (got {value!r})")
+    raise RunnerError(f"clean.dedupe: expected exact, near or none (got {value!r})")
 
 
 def prepare(dataset: dict[str, Any], out_dir: str | Path, root: str | Path = ".") -> dict[str, Any]:
@@ -89,11 +91,6 @@ def prepare(dataset: dict[str, Any], out_dir: str | Path, root: str | Path = "."
     d = resolve_dataset(dataset, where=f"datasets.{Path(out_dir).name}")
     fmt, seed = d["format"], d["seed"]
     raw = load_source(d["source"], fmt, seed, Path(root))
-    pinned = d.get("sha256")
-    if pinned and pinned != raw.sha256:
-        raise RunnerError(
-            f"data sha256 mismatch for {raw.origin}: pinned {pinned}, got {raw.sha256}"
-        )
     rows, dropped = clean(
         raw.rows, fmt, _dedupe_flag(d["clean"].get("dedupe")), int(d["clean"].get("min_chars") or 0)
     )

@@ -17,8 +17,13 @@ def format_prompt(row: dict[str, str]) -> str:
     return PROMPT_TEMPLATE.format(instruction=row["instruction"])
 
 
-def full_text(row: dict[str, str], fmt: str) -> str:
+def full_text(row: dict, fmt: str) -> str:
     """The whole text of a row as the model sees it (used to train a tokenizer)."""
     if fmt == "text":
         return row["text"]
+    if fmt == "chat":
+        return "\n".join(m["content"] for m in row["messages"])
+    if fmt == "preference":
+        prompt = format_prompt({"instruction": row["prompt"]})
+        return f"{prompt}{row['chosen']}\n{prompt}{row['rejected']}"
     return format_prompt(row) + row["output"]

@@ -48,7 +48,7 @@ def train(
         generator = seed_everything(s["seed"])
         tokenizer = modeling.resolve_tokenizer(data_dir, ref)
         model = modeling.build_base(s["model"]["base"], ref, tokenizer, s["seed"])
-        if t["peft"] is not None:
+        if t.get("peft") is not None:
             model = modeling.add_lora(model, t["peft"])
         trainable, total = modeling.parameter_counts(model)
         rows = read_rows(data_dir / paths.SPLIT_FILES["train"])

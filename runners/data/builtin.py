@@ -9,6 +9,9 @@ its results have a right answer:
   covers the digits and ``+ - =`` the arithmetic task uses.
 - ``arithmetic``: instruction rows ``{"instruction": "17+5", "input": "", "output": "22"}``:
   a two-digit number plus or minus a one-digit number (results never negative).
+- ``arithmetic-chat``: the same problems as conversations (``messages`` with roles).
+- ``arithmetic-preference``: ``{"prompt", "chosen", "rejected"}`` pairs, chosen = the
+  right answer, rejected = a near miss.
 
 Each generator draws from its own ``random.Random(seed)``; the same (size, seed)
 always gives the same rows, on every platform and Python version.
@@ -356,10 +359,58 @@ def grammar(size: int, seed: int) -> list[Row]:
 
 # --------------------------------------------------------------------------- registry
 
-GENERATORS: dict[str, tuple[str, Callable[[int, int], list[Row]]]] = {
+# --------------------------------------------------------------------------- chat, preference
+
+
+def arithmetic_chat(size: int, seed: int) -> list[dict]:
+    """``size`` conversations of one to three arithmetic questions, each answered.
+
+    ``{"messages": [{"role": "user", "content": "17+5"}, {"role": "assistant",
+    "content": "22"}, ...]}``; about a third start with a system message.
+    """
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(size):
+        messages = []
+        if rng.random() < 1 / 3:
+            messages.append({"role": "system", "content": "Answer with the number only."})
+        for _ in range(rng.randint(1, 3)):
+            p = arithmetic_problem(rng)
+            messages.append({"role": "user", "content": p["instruction"]})
+            messages.append({"role": "assistant", "content": p["output"]})
+        rows.append({"messages": messages})
+    return rows
+
+
+def arithmetic_preference(size: int, seed: int) -> list[Row]:
+    """``size`` pairs ``{"prompt": "17+5", "chosen": "22", "rejected": "23"}``.
+
+    The rejected answer is a near miss (off by 1 to 10, or the digits of the right
+    answer reversed), never equal to the chosen one and never negative.
+    """
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(size):
+        p = arithmetic_problem(rng)
+        right = int(p["output"])
+        wrong = right
+        while wrong == right or wrong < 0:
+            if right >= 10 and rng.random() < 0.25:
+                wrong = int(str(right)[::-1])
+            else:
+                wrong = right + rng.choice((-1, 1)) * rng.randint(1, 10)
+        rows.append({"prompt": p["instruction"], "chosen": p["output"], "rejected": str(wrong)})
+    return rows
+
+
+# --------------------------------------------------------------------------- registry
+
+GENERATORS: dict[str, tuple[str, Callable[[int, int], list]]] = {
     # name: (format, generator)
     "grammar": ("text", grammar),
     "arithmetic": ("instruction", arithmetic),
+    "arithmetic-chat": ("chat", arithmetic_chat),
+    "arithmetic-preference": ("preference", arithmetic_preference),
 }
 
 

@@ -15,8 +15,13 @@ from runners.data import builtin
 from runners.errors import RunnerError
 from runners.fileio import canonical_json, sha256_file, sha256_text
 
-COLUMNS = {"text": ("text",), "instruction": ("instruction", "output")}
-OPTIONAL_COLUMNS = {"text": (), "instruction": ("input",)}
+COLUMNS = {
+    "text": ("text",),
+    "instruction": ("instruction", "output"),
+    "chat": ("messages",),
+    "preference": ("prompt", "chosen", "rejected"),
+}
+OPTIONAL_COLUMNS = {"text": (), "instruction": ("input",), "chat": (), "preference": ()}
 
 
 @dataclass(frozen=True)

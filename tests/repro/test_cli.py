@@ -40,7 +40,7 @@ def test_show_lists_specs_before_any_run(workspace, capsys):
 def test_schema_is_json_schema(capsys, tmp_path):
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
-    assert schema["title"] == "repro spec v1"
+    assert schema["title"] == "repro spec v2"
     assert {"data", "model", "train", "extends"} <= set(schema["properties"])
     out = tmp_path / "s.json"
     assert main(["schema", "-o", str(out)]) == 0

@@ -22,14 +22,14 @@ datasets:
     source: {builtin: grammar, size: 400}
     format: text
     seed: 7
-    clean: {dedupe: true, min_chars: 1}
+    clean: {dedupe: exact, min_chars: 1}
     split: {validation: 0.1, test: 0.1}
     tokenizer: {kind: bpe, vocab_size: 300, min_frequency: 2}
   arith-test:
     source: {builtin: arithmetic, size: 400}
     format: instruction
     seed: 7
-    clean: {dedupe: true, min_chars: 1}
+    clean: {dedupe: exact, min_chars: 1}
     split: {validation: 0.1, test: 0.1}
     tokenizer: null
 specs:
@@ -42,7 +42,6 @@ specs:
                  num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 64}
     train:
       method: pretrain
-      peft: null
       optimizer: {name: adamw, lr: 0.005, weight_decay: 0.0, betas: [0.9, 0.999], eps: 1.0e-08}
       scheduler: {name: cosine, warmup_ratio: 0.1}
       max_steps: 80

@@ -34,3 +34,21 @@ def test_grammar_agreement():
         for a, b in zip(words, words[1:], strict=False):
             if a.isdigit() and int(a) >= 2 and b in singular:
                 raise AssertionError(f"{a} {b}: {row['text']}")
+
+
+def test_chat_and_preference_generators():
+    from runners.data import builtin
+
+    chats = builtin.generate("arithmetic-chat", 50, 5)
+    assert chats == builtin.generate("arithmetic-chat", 50, 5)
+    for row in chats:
+        roles = [m["role"] for m in row["messages"] if m["role"] != "system"]
+        assert roles == ["user", "assistant"] * (len(roles) // 2) and roles
+        for q, a in zip(row["messages"][-2::-2], row["messages"][::-2], strict=False):
+            if q["role"] == "user":
+                assert str(eval(q["content"])) == a["content"]  # the answers are right
+    prefs = builtin.generate("arithmetic-preference", 200, 5)
+    for row in prefs:
+        assert str(eval(row["prompt"])) == row["chosen"] != row["rejected"]
+        assert int(row["rejected"]) >= 0
+    assert builtin.builtin_format("arithmetic-preference") == "preference"

@@ -54,16 +54,16 @@ def test_prepare_subprocess_succeeds(workspace):
 
 def test_missing_params_key(workspace, capsys):
     params = base_params()
-    del params["specs"]["pre"]["train"]["optimizer"]["lr"]
+    params["specs"]["pre"]["train"]["optimizer"]["lr"] = -1
     params["specs"]["sft-full"]["model"]["base"] = {"spec": "pre", "path": "x"}
     write_params(workspace, params)
     assert train.main(["pre", "--root", str(workspace)]) == 1
     assert train.main(["sft-full", "--root", str(workspace)]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert err[0] == "error: params.yaml: specs.pre.train.optimizer.lr: missing"
-    assert err[1].startswith(
-        "error: params.yaml: specs.sft-full.model.base: expected exactly one of"
+    assert err[0].startswith(
+        "error: params.yaml: specs.pre.train.optimizer.lr: must be greater than 0 (got -1;"
     )
+    assert err[1].startswith("error: params.yaml: specs.sft-full.model.base.path: Extra inputs")
 
 
 def test_evaluate_before_train(workspace, capsys):
@@ -79,4 +79,6 @@ def test_unknown_metric(workspace, capsys):
     params["specs"]["pre"]["evaluate"]["metrics"] = ["perplexity", "bleu"]
     write_params(workspace, params)
     assert evaluate.main(["pre", "--root", str(workspace)]) == 1
-    assert "evaluate.metrics: unknown bleu" in capsys.readouterr().err
+    assert "specs.pre.evaluate.metrics[1]: must be 'perplexity' or 'exact_match' (got 'bleu'" in (
+        capsys.readouterr().err
+    )

@@ -69,7 +69,7 @@ def test_local_jsonl_with_min_chars(tmp_path):
         "source": {"path": "data/x.jsonl"},
         "format": "text",
         "seed": 1,
-        "clean": {"dedupe": True, "min_chars": 5},
+        "clean": {"dedupe": "exact", "min_chars": 5},
         "split": {"validation": 0.1, "test": 0.1},
         "tokenizer": None,
     }
@@ -85,7 +85,7 @@ def _local_dataset(tmp_path: Path, text: str, fmt: str = "instruction") -> dict:
         "source": {"path": "bad.jsonl"},
         "format": fmt,
         "seed": 1,
-        "clean": {"dedupe": True, "min_chars": 1},
+        "clean": {"dedupe": "exact", "min_chars": 1},
         "split": {"validation": 0.0, "test": 0.0},
         "tokenizer": None,
     }
@@ -102,12 +102,6 @@ def test_malformed_jsonl_names_file_and_line(tmp_path):
 def test_missing_column_names_file_line_and_column(tmp_path):
     dataset = _local_dataset(tmp_path, json.dumps({"instruction": "1+1"}) + "\n")
     with pytest.raises(RunnerError, match=r"^bad\.jsonl:1: missing column 'output'"):
-        prepare(dataset, tmp_path / "out", tmp_path)
-
-
-def test_sha256_pin_mismatch(tmp_path):
-    dataset = base_params()["datasets"]["arith-test"] | {"sha256": "0" * 64}
-    with pytest.raises(RunnerError, match="sha256 mismatch"):
         prepare(dataset, tmp_path / "out", tmp_path)
 
 
