@@ -10,7 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from repro.errors import SpecError
-from repro.schema import LLAMA_MODULES, ConfigBase, PathBase, PathSource, SpecBase
+from repro.schema import (
+    BUILTINS,
+    LLAMA_MODULES,
+    BuiltinSource,
+    ConfigBase,
+    PathBase,
+    PathSource,
+    SpecBase,
+)
 from repro.workspace import Entry, valid_name
 
 
@@ -32,9 +40,30 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
 
     if isinstance(data.source, PathSource):
         p = root / data.source.path
-        if not p.is_file():
+        if not p.exists():
             _err(entry, ("data", "source", "path"), f"data file '{data.source.path}' not found",
                  "paths are relative to the workspace root")
+    if isinstance(data.source, BuiltinSource):
+        made = BUILTINS[data.source.builtin]
+        if made != data.format:
+            _err(entry, ("data", "format"),
+                 f"builtin '{data.source.builtin}' gives {made} data, not {data.format}",
+                 f"set data.format: {made}")
+        if data.columns:
+            _err(entry, ("data", "columns"), "built-in data already has the format's columns",
+                 "remove data.columns (it renames the columns of files and hub data)")
+    if data.chat_template is not None and data.format != "chat":
+        _err(entry, ("data", "chat_template"), "a chat template only applies to chat data",
+             f"data.format is '{data.format}'")
+    if data.format == "preference":
+        for key in ("min_tokens", "max_tokens"):
+            if getattr(data.clean, key) is not None:
+                _err(entry, ("data", "clean", key), "preference data is not tokenized here",
+                     "filter by characters (min_chars, max_chars) instead")
+        if train.method in ("pretrain", "sft"):
+            _err(entry, ("train", "method"),
+                 f"'{train.method}' needs text, instruction or chat data, not preference pairs",
+                 "train on preference pairs with a preference method")
 
     if isinstance(base, ConfigBase):
         if data.tokenizer is None:
@@ -83,9 +112,12 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
                  f"base spec '{base.spec}' trains a LoRA adapter, not a full model",
                  "start from a full model: its base, or a full fine-tune")
 
-    if "exact_match" in spec.evaluate.metrics and data.format != "instruction":
-        _err(entry, ("evaluate", "metrics"), "exact_match needs instruction data",
+    if "exact_match" in spec.evaluate.metrics and data.format not in ("instruction", "chat"):
+        _err(entry, ("evaluate", "metrics"), "exact_match needs instruction or chat data",
              f"data.format is '{data.format}'")
+    if "perplexity" in spec.evaluate.metrics and data.format == "preference":
+        _err(entry, ("evaluate", "metrics"), "perplexity needs text, instruction or chat data",
+             "data.format is 'preference'")
 
     peft = getattr(train, "peft", None)
     if peft is not None and _builds_from_llama_config(entry, by_name):

@@ -19,7 +19,7 @@ from typing import Any
 
 from repro import paths
 from repro.errors import ReproError
-from repro.schema import BuiltinSource, PathBase, PathSource, SpecBase
+from repro.schema import BuiltinSource, HubBase, HubSource, PathBase, PathSource, SpecBase
 from repro.workspace import Entry
 
 GENERATED = {"repro": "generated"}
@@ -172,11 +172,16 @@ def _label(source: Any) -> str:
     if isinstance(source, BuiltinSource):
         raw = source.builtin
     elif isinstance(source, PathSource):
-        raw = Path(source.path).stem
+        raw = Path(source.path.rstrip("/")).stem
+    elif isinstance(source, HubSource):
+        raw = source.hub.split("/")[-1]
     else:
         raw = "data"
     label = re.sub(r"[^A-Za-z0-9_-]+", "-", raw).strip("-") or "data"
     return label[:40]
+
+
+NOT_IN_KEY = ("workers",)  # data settings that do not change the prepared bytes
 
 
 def resolve_dataset(entry: Entry) -> dict[str, Any]:
@@ -186,6 +191,31 @@ def resolve_dataset(entry: Entry) -> dict[str, Any]:
     if data["seed"] is None:
         data["seed"] = spec.seed
     return data
+
+
+def tokenizer_from(entry: Entry, spec_data: dict[str, str]) -> dict[str, Any] | None:
+    """Where a data set's tokenizer comes from when the spec does not train one: the
+    prepared data set of its base spec, a local model folder, or a hub model."""
+    spec = entry.spec
+    assert spec is not None
+    if spec.data.tokenizer is not None:
+        return None
+    base = spec.model.base
+    if isinstance(base, SpecBase):
+        return {"data": spec_data[base.spec]} if base.spec in spec_data else None
+    if isinstance(base, PathBase):
+        return {"path": base.path.rstrip("/")}
+    if isinstance(base, HubBase):
+        return {"hub": base.hub, "revision": base.revision}
+    return None
+
+
+def dataset_key(entry: Entry, data: dict[str, Any]) -> str:
+    """``<label>-<hash8>``: the same data section and tokenizer give the same key."""
+    assert entry.spec is not None
+    return f"{_label(entry.spec.data.source)}-" + short_hash(
+        {k: v for k, v in data.items() if k not in NOT_IN_KEY}
+    )
 
 
 def resolve_params(entry: Entry, key: str) -> dict[str, Any]:
@@ -228,17 +258,22 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
         )
     datasets: dict[str, dict[str, Any]] = {}
     spec_data: dict[str, str] = {}
-    for e in entries:
+    for e in _order(entries):  # a base spec's data set is keyed before its children's
         data = resolve_dataset(e)
-        key = f"{_label(e.spec.data.source)}-{short_hash(data)}"
+        data["tokenizer_from"] = tokenizer_from(e, spec_data)
+        key = dataset_key(e, data)
         datasets[key] = data
         spec_data[e.name] = key
 
     deps = {kind: code_deps(root, f"runners.{kind}") for kind in ("prepare", "train", "evaluate")}
     stages: list[Stage] = []
     for key in sorted(datasets):
-        src = datasets[key]["source"]
-        data_deps = [src["path"]] if "path" in src else []
+        src, tok = datasets[key]["source"], datasets[key]["tokenizer_from"] or {}
+        data_deps = [src["path"].rstrip("/")] if "path" in src else []
+        if "data" in tok:
+            data_deps.append(str(paths.data_dir(tok["data"])))
+        elif "path" in tok:
+            data_deps.append(tok["path"])
         stages.append(Stage(
             name=f"prepare-{key}",
             cmd=f"python -m runners.prepare {key}",

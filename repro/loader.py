@@ -257,12 +257,22 @@ def load_yaml_file(path: Path, root: Path | None = None) -> Loaded:
     return Loaded(plain, positions, file, [file], values)
 
 
-def deep_merge(base: Any, child: Any) -> Any:
+# mappings whose kind is picked by which key they have: a child naming a kind replaces the
+# parent's mapping instead of merging into it ({path: x} over {builtin: y, size: n} is a path)
+KIND_KEYS = {
+    ("data", "source"): ("builtin", "path", "hub"),
+    ("model", "base"): ("config", "spec", "path", "hub"),
+}
+
+
+def deep_merge(base: Any, child: Any, _at: tuple[str, ...] = ()) -> Any:
     """Merge ``child`` over ``base``: mappings merge key by key, anything else is replaced."""
     if isinstance(base, dict) and isinstance(child, dict):
+        if _at in KIND_KEYS and any(k in child for k in KIND_KEYS[_at]):
+            return copy.deepcopy(child)
         out = {k: copy.deepcopy(v) for k, v in base.items() if k not in child}
         for k, v in child.items():
-            out[k] = deep_merge(base[k], v) if k in base else copy.deepcopy(v)
+            out[k] = deep_merge(base[k], v, (*_at, k)) if k in base else copy.deepcopy(v)
         return out
     return copy.deepcopy(child)
 

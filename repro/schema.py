@@ -320,7 +320,12 @@ class TrainCommon(Section):
     batch_size: int = Field(16, gt=0, le=65536)
     grad_accum: int = Field(1, gt=0, le=4096, description="gradient accumulation steps")
     max_grad_norm: float | None = Field(1.0, gt=0, description="clip gradients; null = off")
-    max_length: int = Field(64, gt=0, le=131072, description="tokens per example")
+    max_length: int = Field(
+        64, gt=0, le=131072, description="tokens per example; longer ones are cut (and counted)"
+    )
+    packing: bool = Field(
+        False, description="concatenate examples into full max_length blocks (no padding)"
+    )
     log_every: int = Field(10, gt=0)
 
     @model_validator(mode="after")

@@ -1,11 +1,13 @@
-"""Turning rows into token ids, labels and padded batches.
+"""Token ids, labels and padded batches.
 
 - text rows: ``<bos> text <eos>``; the loss is on every token.
 - instruction rows: ``<bos> prompt`` then ``response <eos>`` (prompt and response are
   tokenized separately, exactly as at generation time); the prompt is labelled -100,
   so the loss is on the response and EOS only.
 
-Examples longer than ``max_length`` are truncated on the right. Padding is per batch.
+``encode`` does one row: it is the reference that the batched tokenizer of the prepare
+stage (``runners.data.tokenize``) must match, and a test holds them equal. Padding is
+per batch.
 """
 
 from __future__ import annotations
@@ -58,14 +60,6 @@ def encode(tokenizer, row: dict[str, str], fmt: str, max_length: int) -> Example
     ids = (prompt + response)[:max_length]
     labels = ([IGNORE] * len(prompt) + response)[:max_length]
     return Example(ids, labels)
-
-
-def encode_all(
-    tokenizer, rows: Sequence[dict[str, str]], fmt: str, max_length: int
-) -> list[Example]:
-    examples = [encode(tokenizer, r, fmt, max_length) for r in rows]
-    # an instruction example whose response was cut off entirely teaches nothing
-    return [e for e in examples if any(label != IGNORE for label in e.labels[1:])]
 
 
 def collate(examples: Sequence[Example], pad_id: int):

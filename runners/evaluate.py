@@ -16,6 +16,7 @@ from typing import Any
 from repro import paths
 from runners import cli, lineage, modeling, stage
 from runners.batching import read_rows
+from runners.data.examples import load_examples
 from runners.errors import RunnerError
 from runners.fileio import sha256_dir, write_json_atomic
 from runners.params import resolve_spec
@@ -51,8 +52,8 @@ def evaluate(
     manifest = read_manifest(data_dir)
     fmt = manifest["format"]
     rows = read_rows(data_dir / paths.SPLIT_FILES[ev["split"]])
-    if ev["max_examples"] is not None:
-        rows = rows[: int(ev["max_examples"])]
+    limit = None if ev["max_examples"] is None else int(ev["max_examples"])
+    rows = rows[:limit]
     if not rows:
         raise RunnerError(f"{data_dir}: split {ev['split']!r} is empty")
     model_dir = root / paths.model_dir(name)
@@ -63,17 +64,18 @@ def evaluate(
     try:
         model, tokenizer = modeling.load_trained(s, name, root)
         max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
-        metrics = score(model, tokenizer, rows, fmt, ev, max_length)
+        examples = load_examples(data_dir, ev["split"], max_length, limit=limit).examples
+        metrics = score(model, tokenizer, rows, examples, fmt, ev)
         samples = metrics.pop("_samples", [])
         if ev["compare_base"]:
             base = s["model"]["base"]
             if modeling.is_adapter(model_dir):
                 with model.disable_adapter():  # the base is already loaded, under the adapter
-                    base_metrics = score(model, tokenizer, rows, fmt, ev, max_length)
+                    base_metrics = score(model, tokenizer, rows, examples, fmt, ev)
             else:
                 del model
                 base_model = modeling.build_base(base, ref, tokenizer, s["seed"])
-                base_metrics = score(base_model, tokenizer, rows, fmt, ev, max_length)
+                base_metrics = score(base_model, tokenizer, rows, examples, fmt, ev)
             base_metrics.pop("_samples", None)
             metrics["base"] = base_metrics
         write_json_atomic(out_dir / paths.METRICS, metrics)

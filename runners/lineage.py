@@ -150,7 +150,7 @@ def record(
         "data": {
             "key": data_key,
             "data_hash": manifest["data_hash"],
-            "raw_sha256": manifest["raw_sha256"],
+            "raw_hash": manifest["raw_hash"],
             "source": manifest.get("source"),
         },
         "code": {**{f"git_{k}": v for k, v in git.items()}, "runners": runner_sources()},

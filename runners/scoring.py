@@ -6,19 +6,17 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from runners.batching import IGNORE, collate, encode_all, left_pad, prompt_ids
+from runners.batching import IGNORE, Example, collate, left_pad, prompt_ids
 
 METRICS = ("perplexity", "exact_match")
 
 
-def perplexity(
-    model, tokenizer, rows: Sequence[dict], fmt: str, max_length: int, batch_size: int
-) -> float:
-    """exp(mean token NLL): every token for text, response tokens and EOS for instructions."""
+def perplexity(model, tokenizer, examples: Sequence[Example], batch_size: int) -> float:
+    """exp(mean NLL of the labelled tokens): every token for text, the response and EOS for
+    instructions, the assistant turns for chat."""
     import torch
     import torch.nn.functional as F
 
-    examples = encode_all(tokenizer, rows, fmt, max_length)
     nll, count = 0.0, 0
     model.eval()
     with torch.no_grad():
@@ -39,17 +37,31 @@ def perplexity(
     return math.exp(nll / count) if count else math.nan
 
 
+def question_answer(tokenizer, row: dict, fmt: str) -> tuple[list[int], str, str]:
+    """The prompt ids, the expected answer and a label for display: an instruction row's
+    prompt, or a conversation up to its last assistant turn (through the chat template)."""
+    if fmt == "chat":
+        messages = row["messages"]
+        last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
+        ids = tokenizer.apply_chat_template(
+            messages[:last], tokenize=True, add_generation_prompt=True, return_dict=True
+        )["input_ids"]
+        question = messages[last - 1]["content"] if last else ""
+        return list(ids), messages[last]["content"], question
+    return prompt_ids(tokenizer, row), row["output"], row["instruction"]
+
+
 def generate_answers(
-    model, tokenizer, rows: Sequence[dict], max_new_tokens: int, batch_size: int
+    model, tokenizer, prompts_ids: Sequence[list[int]], max_new_tokens: int, batch_size: int
 ) -> list[str]:
-    """Greedy completions of each row's prompt (batched, left padding), stripped."""
+    """Greedy completions of each prompt (batched, left padding), stripped."""
     import torch
 
     answers: list[str] = []
     model.eval()
     with torch.no_grad():
-        for i in range(0, len(rows), batch_size):
-            prompts = [prompt_ids(tokenizer, r) for r in rows[i : i + batch_size]]
+        for i in range(0, len(prompts_ids), batch_size):
+            prompts = list(prompts_ids[i : i + batch_size])
             batch = left_pad(prompts, tokenizer.pad_token_id)
             out = model.generate(
                 **batch,
@@ -63,31 +75,31 @@ def generate_answers(
     return answers
 
 
-def exact_match(answers: Sequence[str], rows: Sequence[dict]) -> float:
-    hits = sum(a == r["output"].strip() for a, r in zip(answers, rows, strict=True))
-    return hits / len(rows) if rows else math.nan
+def exact_match(answers: Sequence[str], expected: Sequence[str]) -> float:
+    hits = sum(a == e.strip() for a, e in zip(answers, expected, strict=True))
+    return hits / len(expected) if expected else math.nan
 
 
 def score(
-    model, tokenizer, rows: Sequence[dict], fmt: str, evaluate: dict[str, Any], max_length: int
+    model, tokenizer, rows: Sequence[dict], examples: Sequence[Example], fmt: str,
+    evaluate: dict[str, Any],
 ) -> dict:
-    """The metrics ``evaluate["metrics"]`` asks for (exact_match on instruction data only),
-    floats rounded to 6 digits, plus ``n_examples``; and up to 3 sample answers under
-    ``_samples`` (not written to metrics.json)."""
+    """The metrics ``evaluate["metrics"]`` asks for (exact_match on instruction and chat
+    data), floats rounded to 6 digits, plus ``n_examples``; and up to 3 sample answers
+    under ``_samples`` (not written to metrics.json)."""
     out: dict[str, Any] = {"n_examples": len(rows)}
     wanted = list(evaluate["metrics"])
     if "perplexity" in wanted:
         out["perplexity"] = round(
-            perplexity(model, tokenizer, rows, fmt, max_length, int(evaluate["batch_size"])), 6
+            perplexity(model, tokenizer, examples, int(evaluate["batch_size"])), 6
         )
-    if "exact_match" in wanted and fmt == "instruction":
+    if "exact_match" in wanted and fmt in ("instruction", "chat"):
+        qa = [question_answer(tokenizer, r, fmt) for r in rows]
         answers = generate_answers(
-            model, tokenizer, rows, int(evaluate["max_new_tokens"]), int(evaluate["batch_size"])
+            model, tokenizer, [q[0] for q in qa], int(evaluate["max_new_tokens"]),
+            int(evaluate["batch_size"]),
         )
-        out["exact_match"] = round(exact_match(answers, rows), 6)
-        out["_samples"] = [(format_row(r), a) for r, a in zip(rows[:3], answers[:3], strict=True)]
+        out["exact_match"] = round(exact_match(answers, [q[1] for q in qa]), 6)
+        out["_samples"] = [(f"{q[2]} -> {q[1]}", a) for q, a in zip(qa[:3], answers[:3],
+                                                                  strict=True)]
     return out
-
-
-def format_row(row: dict) -> str:
-    return f"{row['instruction']} -> {row['output']}"

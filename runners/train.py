@@ -15,7 +15,7 @@ from typing import Any
 
 from repro import paths
 from runners import cli, lineage, modeling, stage
-from runners.batching import encode_all, read_rows
+from runners.data.examples import load_examples
 from runners.errors import RunnerError
 from runners.fileio import atomic_dir, write_json_atomic, write_text_atomic
 from runners.params import resolve_spec
@@ -36,7 +36,6 @@ def train(
     t = s["train"]
     data_dir = root / paths.data_dir(s["data"])
     manifest = read_manifest(data_dir)
-    fmt = manifest["format"]
     out_dir = root / paths.spec_dir(name)
     st = stage.start(spec, s, name, root, STAGE, manifest)
     started, git, ref, run = st.started, st.git, st.ref, st.run
@@ -51,10 +50,17 @@ def train(
         if t.get("peft") is not None:
             model = modeling.add_lora(model, t["peft"])
         trainable, total = modeling.parameter_counts(model)
-        rows = read_rows(data_dir / paths.SPLIT_FILES["train"])
-        examples = encode_all(tokenizer, rows, fmt, int(t["max_length"]))
+        loaded = load_examples(data_dir, "train", int(t["max_length"]), bool(t.get("packing")))
+        examples = loaded.examples
         if not examples:
             raise RunnerError(f"{data_dir}: no usable training examples")
+        if loaded.truncated or loaded.dropped:
+            print(
+                f"train {name}: {loaded.truncated} of {loaded.source_examples} examples "
+                f"truncated to max_length {t['max_length']}, {loaded.dropped} dropped "
+                "(no labelled token left)",
+                flush=True,
+            )
         print(
             f"train {name}: {len(examples)} examples, {trainable:,} of {total:,} parameters "
             f"trainable, base {ref.label}",
@@ -76,6 +82,7 @@ def train(
             "epochs": round(result.micro_batches * int(t["batch_size"]) / len(examples), 6),
             "examples": len(examples),
             "tokens": result.tokens,
+            **loaded.stats(),
             "trainable_parameters": trainable,
             "parameters": total,
         }

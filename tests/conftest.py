@@ -14,7 +14,7 @@ os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ.setdefault("NO_COLOR", "1")
 
 TINY_PRETRAIN = """\
-spec_version: 1
+spec_version: 2
 seed: 7
 data:
   source: {builtin: grammar, size: 300}
@@ -37,7 +37,7 @@ tracking:
 """
 
 TINY_SFT = """\
-spec_version: 1
+spec_version: 2
 seed: 7
 data:
   source: {builtin: arithmetic, size: 300}

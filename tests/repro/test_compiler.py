@@ -60,6 +60,33 @@ def test_identical_data_sections_share_one_prepare_stage(tmp_path):
     assert len([n for n in dvc2 if n.startswith("prepare-")]) == 3
 
 
+def _prepare_keys(ws: Path) -> dict[str, str]:
+    params = yaml.safe_load(_compile(ws).params_yaml)
+    return {name: spec["data"] for name, spec in params["specs"].items()}
+
+
+def test_tokenizer_and_cleaning_are_part_of_the_data_key(tmp_path):
+    ws = make_workspace(tmp_path / "a", {"pre.yaml": TINY_PRETRAIN, "sft.yaml": TINY_SFT})
+    keys = _prepare_keys(ws)
+    params = yaml.safe_load(_compile(ws).params_yaml)
+    # the fine-tune's data is tokenized with its base's tokenizer, and depends on it
+    assert params["datasets"][keys["sft"]]["tokenizer_from"] == {"data": keys["pre"]}
+    dvc = yaml.safe_load(_compile(ws).dvc_yaml)["stages"]
+    assert f"runs/_data/{keys['pre']}" in dvc[f"prepare-{keys['sft']}"]["deps"]
+    variants = {
+        "vocab": TINY_PRETRAIN.replace("vocab_size: 300", "vocab_size: 320"),
+        "clean": TINY_PRETRAIN.replace("format: text", "format: text\n  clean: {dedupe: near}"),
+        "workers": TINY_PRETRAIN.replace("format: text", "format: text\n  workers: 2"),
+    }
+    for what, text in variants.items():
+        other = _prepare_keys(make_workspace(tmp_path / what, {"pre.yaml": text,
+                                                               "sft.yaml": TINY_SFT}))
+        changed = other["pre"] != keys["pre"]
+        assert changed == (what != "workers"), what
+        # a new tokenizer for the base is a new key for the fine-tune's data too
+        assert (other["sft"] != keys["sft"]) == (what == "vocab" or what == "clean"), what
+
+
 def test_evaluate_change_touches_only_evaluate_params(tmp_path):
     a = make_workspace(tmp_path / "a", {"pre.yaml": TINY_PRETRAIN, "sft.yaml": TINY_SFT})
     b = make_workspace(tmp_path / "b", {"pre.yaml": TINY_PRETRAIN,

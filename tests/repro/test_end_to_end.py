@@ -97,7 +97,7 @@ def test_failed_stage_exits_1_and_leaves_no_partial_output(tmp_path):
 
     proc = sh(sys.executable, "-m", "repro.cli", "--json", "run", "sft", cwd=ws)
     assert proc.returncode == 1, proc.stderr
-    assert "data/qa.jsonl:2: invalid JSON" in proc.stderr
+    assert "data/qa.jsonl:line 2: invalid JSON" in proc.stderr
     assert "Traceback" not in proc.stderr
     result = json.loads(proc.stdout)
     (failed,) = result["failed"]

@@ -33,6 +33,18 @@ def test_extends_deep_merges_and_child_wins(tmp_path):
     assert doc.sources == ["_base/b.yaml", "c.yaml"]
 
 
+def test_a_child_naming_another_source_kind_replaces_the_source(tmp_path):
+    base = {"data": {"source": {"builtin": "arithmetic", "size": 10}, "format": "instruction"},
+            "model": {"base": {"spec": "a"}}}
+    child = {"data": {"source": {"path": "x.jsonl"}}, "model": {"base": {"hub": "o/m"}}}
+    merged = deep_merge(base, child)
+    assert merged["data"] == {"source": {"path": "x.jsonl"}, "format": "instruction"}
+    assert merged["model"]["base"] == {"hub": "o/m"}
+    # a child that only changes a setting of the same source still merges
+    assert deep_merge(base, {"data": {"source": {"size": 99}}})["data"]["source"] == {
+        "builtin": "arithmetic", "size": 99}
+
+
 def test_extends_missing_file(tmp_path):
     f = tmp_path / "c.yaml"
     f.write_text("seed: 1\nextends: nope.yaml\n")

@@ -32,6 +32,7 @@ datasets:
     clean: {dedupe: exact, min_chars: 1}
     split: {validation: 0.1, test: 0.1}
     tokenizer: null
+    tokenizer_from: {data: grammar-test}
 specs:
   pre:
     seed: 7

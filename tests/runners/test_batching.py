@@ -42,6 +42,20 @@ def test_padding_sides(tok):
     assert left["attention_mask"].tolist() == [[0, 1, 1], [1, 1, 1]]
 
 
+@pytest.mark.parametrize("fmt", ["text", "instruction"])
+def test_batched_tokenization_equals_the_per_example_encoding(tok, fmt):
+    from runners.data.tokenize import tokenize
+
+    if fmt == "text":
+        rows = [{"text": f"the cat sleeps {i} ."} for i in range(30)]
+    else:
+        rows = [{"instruction": f"{i}+3", "input": "" if i % 2 else "x", "output": str(i + 3)}
+                for i in range(30)]
+    batched = tokenize(tok, rows, fmt)
+    one_by_one = [encode(tok, r, fmt, 10**6) for r in rows]
+    assert batched == [(e.input_ids, e.labels) for e in one_by_one]
+
+
 def test_prompt_template():
     assert PROMPT_TEMPLATE == "Q: {instruction}\nA: "
     assert format_prompt({"instruction": "1+2", "input": ""}) == "Q: 1+2\nA: "

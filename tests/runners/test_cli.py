@@ -47,7 +47,8 @@ def test_unknown_spec_and_missing_params_file(workspace, tmp_path):
 
 
 def test_prepare_subprocess_succeeds(workspace):
-    r = _run("runners.prepare", "arith-test", cwd=workspace)
+    assert _run("runners.prepare", "grammar-test", cwd=workspace).returncode == 0
+    r = _run("runners.prepare", "arith-test", cwd=workspace)  # uses grammar-test's tokenizer
     assert r.returncode == 0, r.stderr
     assert (workspace / "runs/_data/arith-test/manifest.json").is_file()
 

@@ -52,6 +52,6 @@ def test_evaluate_reads_no_train_params(pretrained, sft_lora):
 def test_scoring_a_perfect_answer_list():
     from runners.scoring import exact_match
 
-    rows = [{"output": "3"}, {"output": " 10 "}]
-    assert exact_match(["3", "10"], rows) == 1.0
-    assert exact_match(["3", "1"], rows) == 0.5
+    expected = ["3", " 10 "]
+    assert exact_match(["3", "10"], expected) == 1.0
+    assert exact_match(["3", "1"], expected) == 0.5

@@ -43,8 +43,12 @@ def test_spec_base_must_exist(pretrained, tmp_path):
 
 
 def test_config_base_needs_a_tokenizer(pretrained, tmp_path):
+    from runners.prepare import prepare
+
     root = _workspace_with_local_model(pretrained, tmp_path)
-    spec = base_params()["specs"]["pre"] | {"data": "arith-test"}
+    bare = base_params()["datasets"]["arith-test"] | {"tokenizer_from": None}
+    prepare(bare, root / "runs/_data/bare", root)  # rows only: no tokenizer, no tokens
+    spec = base_params()["specs"]["pre"] | {"data": "bare"}
     with pytest.raises(RunnerError, match="needs a tokenizer"):
         train(spec, "x", root)
 

@@ -61,7 +61,7 @@ def test_lora_writes_only_an_adapter(sft_lora, pretrained):
 
 def test_lora_training_changes_only_adapter_weights(pretrained):
     from runners import modeling
-    from runners.batching import encode_all, read_rows
+    from runners.data.examples import load_examples
     from runners.loop import fit
     from runners.params import resolve_spec
     from runners.seeding import seed_everything
@@ -76,7 +76,7 @@ def test_lora_training_changes_only_adapter_weights(pretrained):
         modeling.build_base(spec["model"]["base"], ref, tok, 1), spec["train"]["peft"]
     )
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    examples = encode_all(tok, read_rows(data / "train.jsonl"), "instruction", 32)
+    examples = load_examples(data, "train", 32).examples
     fit(model, examples, spec["train"], gen, tok.pad_token_id, say=lambda _: None)
     after = model.state_dict()
     changed = {k for k in before if not before[k].equal(after[k])}
