@@ -44,7 +44,6 @@ EXTENSIONS = {
     ".parquet": "parquet",
     ".txt": "text",
     ".text": "text",
-    ".md": "text",
 }
 SPLIT_NAMES = {
     "train": "train",
@@ -179,8 +178,9 @@ def _load_files(
 ) -> RawData:
     raw_hash, entries = hash_path(full)
     files = data_files(full)
-    if full.is_dir():
-        files = [f for f in files if f.suffix.lower() in EXTENSIONS or source["type"] != "auto"]
+    if full.is_dir() and source.get("type", "auto") == "auto":
+        # a folder (or hub snapshot) may hold a README or licence: only data files count
+        files = [f for f in files if f.suffix.lower() in EXTENSIONS]
     if not files:
         raise RunnerError(f"{rel}: no data files found")
     types = {_file_type(f, source.get("type", "auto")) for f in files}

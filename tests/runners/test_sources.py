@@ -92,6 +92,7 @@ def test_hub_dataset_with_pinned_revision_loads_offline_from_the_hf_cache(tmp_pa
     (snap / "data").mkdir(parents=True)
     _write(snap / "data", "x.jsonl").rename(snap / "data" / "train.jsonl")
     _write(snap / "data", "x.jsonl").rename(snap / "data" / "test.jsonl")
+    (snap / "README.md").write_text("# qa\nA data card; not data.\n")
     (snap.parent.parent / "refs").mkdir()
     (snap.parent.parent / "refs" / "main").write_text(sha)
     code = (
