@@ -55,3 +55,32 @@ def test_scoring_a_perfect_answer_list():
     expected = ["3", " 10 "]
     assert exact_match(["3", "10"], expected) == 1.0
     assert exact_match(["3", "1"], expected) == 0.5
+
+
+def test_chat_data_trains_and_scores_through_the_template(pretrained, tmp_path):
+    """Chat rows: prepared through the default template, trained on assistant tokens only,
+    and scored by generating after the conversation's last user turn."""
+    import shutil
+
+    import yaml
+
+    from runners.evaluate import evaluate
+    from runners.prepare import prepare
+    from runners.train import train
+
+    root = tmp_path / "chat"
+    shutil.copytree(pretrained / "runs", root / "runs")
+    params = yaml.safe_load((pretrained / "params.yaml").read_text())
+    chat = {"source": {"builtin": "arithmetic-chat", "size": 300}, "format": "chat", "seed": 7,
+            "tokenizer": None, "tokenizer_from": {"data": "grammar-test"}}
+    spec = params["specs"]["sft-full"] | {"data": "chat-test"}
+    spec["train"] = spec["train"] | {"max_steps": 30, "max_length": 48}
+    params["datasets"]["chat-test"] = chat
+    params["specs"]["sft-chat"] = spec
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    prepare(chat, root / "runs/_data/chat-test", root)
+    metrics = train(spec, "sft-chat", root)
+    assert metrics["last_loss"] < metrics["first_loss"]
+    scores = evaluate(spec, "sft-chat", root)
+    assert 0.0 <= scores["exact_match"] <= 1.0 and scores["n_examples"] == 16
+    assert scores["perplexity"] < scores["base"]["perplexity"]
