@@ -62,7 +62,13 @@ def filter_rows(name: str, pairs: list[Pair], keep: Callable[[dict], bool]) -> t
 
 
 def _norm_text(text: str, form: str | None, whitespace: bool) -> str:
-    if form:
+    if text.isascii():  # the common case: no unicode form to apply, maybe no spaces to tidy
+        if not whitespace or (
+            "  " not in text and "\t" not in text and " \n" not in text and "\n " not in text
+            and text == text.strip() and "\f" not in text and "\v" not in text
+        ):
+            return text
+    elif form:
         text = unicodedata.normalize(form, text)
     if whitespace:
         text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.strip().split("\n"))
@@ -108,7 +114,7 @@ def drop_empty(pairs: list[Pair], fmt: str) -> tuple[list, list]:
 def dedupe_key(row: dict[str, Any], fmt: str) -> str:
     """What makes two rows the same example: the question, not the answer."""
     if fmt == "instruction":
-        return canonical_json([row["instruction"], row["input"]])
+        return f"{row['instruction']}\0{row['input']}"
     if fmt == "preference":
         return row["prompt"]
     if fmt == "chat":

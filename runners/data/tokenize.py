@@ -54,19 +54,26 @@ def train_tokenizer(rows: list[dict], fmt: str, settings: dict[str, Any]):
     return wrap(train_bpe(texts, int(settings["vocab_size"]), int(settings["min_frequency"])))
 
 
+def _ids(tokenizer, texts: list[str]) -> list[list[int]]:
+    """Token ids of many texts, no special tokens: the Rust tokenizer's batch call without
+    offsets when there is one (the same ids as ``tokenizer(texts)``, without its per-text
+    Python work), else the tokenizer's own call."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None and hasattr(backend, "encode_batch_fast"):
+        return [e.ids for e in backend.encode_batch_fast(texts, add_special_tokens=False)]
+    return tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+
+
 def _encode_batch(batch: dict[str, list], tokenizer, fmt: str) -> dict[str, list]:
     bos = [] if tokenizer.bos_token_id is None else [tokenizer.bos_token_id]
     eos = [] if tokenizer.eos_token_id is None else [tokenizer.eos_token_id]
     if fmt == "text":
-        enc = tokenizer(batch["text"], add_special_tokens=False, verbose=False)["input_ids"]
-        ids = [bos + e + eos for e in enc]
+        ids = [bos + e + eos for e in _ids(tokenizer, batch["text"])]
         return {"input_ids": ids, "labels": ids}
     if fmt == "instruction":
         rows = [dict(zip(batch, vals, strict=True)) for vals in zip(*batch.values(), strict=True)]
-        prompts = tokenizer([format_prompt(r) for r in rows], add_special_tokens=False,
-                            verbose=False)["input_ids"]
-        answers = tokenizer([r["output"] for r in rows], add_special_tokens=False,
-                            verbose=False)["input_ids"]
+        prompts = _ids(tokenizer, [format_prompt(r) for r in rows])
+        answers = _ids(tokenizer, [r["output"] for r in rows])
         ids, labels = [], []
         for p, a in zip(prompts, answers, strict=True):
             ids.append(bos + p + a + eos)
