@@ -151,6 +151,22 @@ def _status_for(spec: str, graph, result) -> str:
     return style("up to date", "green")
 
 
+def _check_pins(root: Path, entries, selected, as_json: bool) -> None:
+    """Stop before DVC starts if a pinned local data source changed."""
+    from repro.pin import check_pins, with_upstream
+
+    bad = check_pins(root, with_upstream(entries, selected))
+    if not bad:
+        return
+    if as_json:
+        print(json.dumps({"error": "pinned data changed",
+                          "pins": [m.as_dict() for m in bad]}, indent=2))
+    for m in bad:
+        print(m.format(), file=sys.stderr)
+    raise ReproError(f"pinned data changed for {len(bad)} spec(s) "
+                     f"({', '.join(m.spec for m in bad)}); no stage was run")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from repro.run import reproduce, require_dvc
     from repro.show import metric_cells, spec_result
@@ -160,6 +176,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     require_dvc(root)
     entries, selected = _load(args, root)
     _require_valid(entries, selected)
+    _check_pins(root, entries, selected, args.json)
     compiled, written = _compile(root, entries)
     if written:
         note = f"compiled {', '.join(written)}"
@@ -205,6 +222,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     from repro.show import metric_cells, spec_result
 
     root = _root(args)
+    if args.data:
+        return _show_data(args, root)
     entries, selected = _load(args, root)
     results = [spec_result(root, e) for e in selected]
     if args.json:
@@ -216,6 +235,109 @@ def cmd_show(args: argparse.Namespace) -> int:
         rows.append([e.name, r["method"], r["base"], status, *metric_cells(r["metrics"])])
     print(table(["spec", "method", "base", "status", "perplexity", "exact_match", "base score"],
                 rows, right={4, 5}))
+    return EXIT_OK
+
+
+def _spec_keys(root: Path, entries) -> dict[str, str]:
+    """spec name -> prepared data key, for the specs that are valid."""
+    from repro.compiler import build_graph
+
+    ok = [e for e in entries if e.ok]
+    return build_graph(root, ok).spec_data if ok else {}
+
+
+def _show_data(args: argparse.Namespace, root: Path) -> int:
+    from repro.datacard import detail, overview, prepared_keys, read_card
+    from repro.workspace import load_workspace
+
+    if len(args.specs) > 1:
+        raise ReproError("show --data takes at most one data set key or spec")
+    try:
+        entries = load_workspace(root)
+    except ReproError:
+        entries = []
+    spec_keys = _spec_keys(root, entries)
+    if not args.specs:
+        text, rows = overview(root, spec_keys)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        elif not rows:
+            print("no data sets: no valid spec and nothing prepared under runs/_data/")
+        else:
+            print(text)
+        return EXIT_OK
+    want = args.specs[0]
+    known = set(prepared_keys(root)) | set(spec_keys.values())
+    if want in known:
+        key = want
+    else:
+        from repro.workspace import select
+
+        try:
+            entry = select(entries, root, [want])[0]
+        except ReproError:
+            from repro.validate import suggest
+
+            guess = suggest(want, sorted(known | set(spec_keys)))
+            hint = f" (did you mean '{guess}'?)" if guess else ""
+            raise ReproError(f"no data set or spec named '{want}'{hint}; "
+                             "'repro show --data' lists them") from None
+        if entry.name not in spec_keys:
+            raise ReproError(f"spec '{entry.name}' has errors; run 'repro validate {want}'")
+        key = spec_keys[entry.name]
+    specs = sorted(s for s, k in spec_keys.items() if k == key)
+    card = read_card(root, key)
+    if args.json:
+        print(json.dumps({"key": key, "specs": specs, "prepared": card is not None,
+                          "card": card}, indent=2))
+        return EXIT_OK
+    if card is None:
+        run = f"repro run {specs[0]}" if specs else "repro"
+        print(f"data set {key} is not prepared yet (used by {', '.join(specs) or 'no spec'}); "
+              f"'{run}' prepares it")
+        return EXIT_OK
+    print(detail(key, card, specs))
+    return EXIT_OK
+
+
+def cmd_pin(args: argparse.Namespace) -> int:
+    from repro.datahash import DigestCache
+    from repro.pin import pin_entry
+
+    root = _root(args)
+    if not args.specs:
+        raise ReproError("name the spec(s) to pin, e.g. 'repro pin specs/my-spec.yaml'")
+    entries, selected = _load(args, root)
+    cache = DigestCache(root)
+    results = []
+    try:
+        for e in selected:
+            results.append(pin_entry(root, e, check=args.check, cache=cache))
+    finally:
+        cache.save()
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results], indent=2))
+    else:
+        for r in results:
+            if args.check:
+                if r.status == "ok":
+                    print(f"{style('ok', 'green')}: {r.file}: data.hash matches {r.source} "
+                          f"({r.hash})")
+                else:
+                    print(f"{r.file}: data.hash "
+                          f"{'is not set' if r.previous is None else 'differs'}:\n"
+                          f"  pinned  {r.previous or '-'}\n  actual  {r.hash}   ({r.source})\n"
+                          f"  'repro pin {r.file}' writes the actual hash", file=sys.stderr)
+            elif r.status == "unchanged":
+                print(f"{r.file}: data.hash already {r.hash} ({r.source}); nothing written")
+            else:
+                print(f"{r.file}: {r.status} data.hash: {r.hash} ({r.source})")
+                if r.previous:
+                    print(f"  was {r.previous}")
+                if r.note:
+                    print(f"  {r.note}")
+    if args.check and any(r.status != "ok" for r in results):
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -280,7 +402,15 @@ def build_parser() -> argparse.ArgumentParser:
     r = add("run", cmd_run, "compile, then run the stale stages of SPECs (default: all)",
             specs=True, overrides=True)
     r.add_argument("--force", action="store_true", help="re-run stages even if up to date")
-    add("show", cmd_show, "list specs with their method, base and latest metrics", specs=True)
+    sh = add("show", cmd_show, "list specs with their method, base and latest metrics",
+             specs=True)
+    sh.add_argument("--data", action="store_true",
+                    help="prepared data sets from their data cards; with KEY or SPEC, one in "
+                    "detail (cleaning steps, token lengths, dropped rows)")
+    pn = add("pin", cmd_pin, "write the current raw-data hash into each SPEC's data.hash",
+             specs=True)
+    pn.add_argument("--check", action="store_true",
+                    help="write nothing; exit 1 if a pin is missing or differs")
     s = add("schema", cmd_schema, "print the spec JSON Schema (for editor completion)")
     s.add_argument("-o", "--output", metavar="FILE", help="write to FILE")
     s.add_argument("--markdown", action="store_true", help="the field reference as Markdown")

@@ -13,6 +13,7 @@ prepare stage records and checks the hash, ``repro pin`` writes it into a spec a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,13 +62,18 @@ def data_files(path: Path) -> list[Path]:
     )
 
 
-def hash_path(path: Path) -> tuple[str, list[FileEntry]]:
-    """The content hash of a file or folder, and the per-file entries behind it."""
+def hash_path(
+    path: Path, file_hash: Callable[[Path], str] = hash_file
+) -> tuple[str, list[FileEntry]]:
+    """The content hash of a file or folder, and the per-file entries behind it.
+
+    ``file_hash`` digests one file (a caching wrapper around ``hash_file``, say).
+    """
     if path.is_file():
-        digest = hash_file(path)
+        digest = file_hash(path)
         return digest, [FileEntry(path.name, path.stat().st_size, digest)]
     entries = [
-        FileEntry(p.relative_to(path).as_posix(), p.stat().st_size, hash_file(p))
+        FileEntry(p.relative_to(path).as_posix(), p.stat().st_size, file_hash(p))
         for p in data_files(path)
     ]
     listing = "".join(f"{e.path}\0{e.size}\0{e.hash}\n" for e in entries)
