@@ -91,7 +91,7 @@ def overview(root: Path, spec_keys: dict[str, str]) -> tuple[str, list[dict[str,
         rows.append([key, card.get("format", "?"), source_cell(card), short_hash(raw) + mark,
                      rows_cell(card), _num(tokens_total(card)), used])
     text = table(["data set", "format", "source", "raw hash", "rows: loaded -> train/val/test",
-                  "tokens", "specs"], rows, right={5})
+                  "tokens (all splits)", "specs"], rows, right={5})
     return text, out
 
 
@@ -106,7 +106,7 @@ def histogram(hist: list[dict[str, Any]], width: int = 40) -> list[str]:
     if not buckets:
         return ["  (no histogram)"]
     peak = max(int(h["count"]) for h in buckets) or 1
-    label_w = max(len(f"<= {h.get('upto', '?')}") for h in buckets)
+    label_w = max(len(str(h.get("upto", "?"))) for h in buckets)
     count_w = max(len(f"{int(h['count']):,}") for h in buckets)
     bar = _bar_char()
     lines = []
@@ -115,8 +115,8 @@ def histogram(hist: list[dict[str, Any]], width: int = 40) -> list[str]:
         length = round(width * n / peak)
         if n and not length:
             length = 1
-        label = f"<= {h.get('upto', '?')}"
-        lines.append(f"  {label:>{label_w}}  {f'{n:,}':>{count_w}}  {bar * length}")
+        label = str(h.get("upto", "?"))
+        lines.append(f"  <= {label:>{label_w}}  {f'{n:,}':>{count_w}}  {bar * length}".rstrip())
     return lines
 
 
@@ -136,9 +136,9 @@ def detail(key: str, card: dict[str, Any], specs: list[str]) -> str:
         f"cache key  {card.get('cache_key') or '-'}",
     ]
     if tok:
+        what = " ".join(str(x) for x in (tok.get("source") or "?", tok.get("ref")) if x)
         extra = ", chat template" if tok.get("chat_template") else ""
-        lines.append(f"tokenizer  {tok.get('source', '?')} {tok.get('ref') or ''} "
-                     f"(vocab {_num(tok.get('vocab_size'))}{extra})".replace("  ", " "))
+        lines.append(f"tokenizer  {what} (vocab {_num(tok.get('vocab_size'))}{extra})")
     files = src.get("files") or []
     if files:
         lines.append(f"raw files  {len(files)} ({sum(f.get('size', 0) for f in files):,} bytes)")

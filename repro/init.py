@@ -35,6 +35,7 @@ GITIGNORE = """\
 /mlflow.db
 /mlartifacts/
 /mlruns/
+/.repro/
 __pycache__/
 """
 
