@@ -49,10 +49,11 @@ def make_file(path: Path, size: int) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size-mib", type=int, default=1024)
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "hash_throughput.json"))
     args = ap.parse_args()
     size = args.size_mib * (1 << 20)
+    load_before = os.getloadavg()
     algos = {
         "blake3": lambda p: hash_file(p),
         "md5": lambda p: hashlib_file(p, "md5"),
@@ -84,7 +85,9 @@ def main() -> int:
         "blake3_over_sha256": round(med["blake3"] / med["sha256"], 2),
         "target_blake3_over_md5": 2.0,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform()},
+                    "platform": platform.platform(),
+                    "load_average_1m": {"before": round(load_before[0], 2),
+                                        "after": round(os.getloadavg()[0], 2)}},
     }
     import blake3
 
