@@ -28,18 +28,19 @@ from repro.workspace import Entry
 def resolved_data(entry: Entry) -> tuple[dict[str, Any], int]:
     """The spec's data section (after ``extends``) and the seed its data uses.
 
-    A spec whose only problem is its current ``data.hash`` (a malformed pin) can still be
-    pinned: it is validated again without that field.
+    Pinning needs a valid data section only: cross-field problems elsewhere do not stop it,
+    and a malformed pin (``data.hash: md5:...``) is replaced, the spec being validated
+    again without it.
     """
+    import copy
+
     from repro.validate import validate_doc
 
     spec = entry.spec
-    if spec is None or entry.errors:
+    if spec is None:
         doc = entry.doc
         if doc is None or not isinstance(doc.data.get("data"), dict):
             raise _errors(entry)
-        import copy
-
         fixed = copy.copy(doc)
         fixed.data = copy.deepcopy(doc.data)
         fixed.data["data"].pop("hash", None)

@@ -282,3 +282,22 @@ def test_pin_keeps_a_crlf_spec_crlf(ws):
     assert spec.read_bytes() == SPEC.replace(
         "  format: instruction\n", f"  format: instruction\n  hash: {expected}\n"
     ).replace("\n", "\r\n").encode()
+
+
+def test_pin_replaces_a_malformed_pin_and_refuses_a_broken_data_section(ws, capsys):
+    spec = ws / "specs" / "local.yaml"
+    spec.write_text(SPEC.replace("  format: instruction\n",
+                                 "  format: instruction\n  hash: md5:0123  # old style\n"))
+    assert main(["-C", str(ws), "validate"]) == 2
+    capsys.readouterr()
+    assert main(["-C", str(ws), "pin", "local"]) == 0
+    expected, _ = hash_path(ws / "data" / "rows.jsonl")
+    assert f"  hash: {expected}  # old style\n" in spec.read_text()
+    assert main(["-C", str(ws), "validate"]) == 0
+
+    broken = SPEC.replace("  format: instruction\n", "  format: instructions\n")
+    spec.write_text(broken)
+    capsys.readouterr()
+    assert main(["-C", str(ws), "pin", "local"]) == 2
+    assert "specs/local.yaml:7:11: data.format:" in capsys.readouterr().err
+    assert spec.read_text() == broken
