@@ -111,10 +111,10 @@ def _block_entry_end(text: str, key: Any) -> int:
     for line in lines[1:]:
         stripped = line.strip()
         indent = len(line) - len(line.lstrip(" "))
-        if stripped and not stripped.startswith("#"):
-            if indent <= col:
-                break
+        if stripped and indent > col:  # the entry's own content (or a comment inside it)
             end = pos + len(line) + 1
+        elif stripped and not stripped.startswith("#"):
+            break  # the next key of this mapping, or of one further out
         pos += len(line) + 1
     return min(end, len(text))
 
@@ -140,6 +140,9 @@ def _splice(text: str, value: str, file: str, root: Any, nl: str) -> tuple[str, 
                              "add 'data: {hash: ...}' by hand")
         return text + f"data:{nl}  hash: {value}{nl}", "added a data section with the hash"
     dkey, dval = data
+    if dval.start_mark.index < dkey.end_mark.index:
+        raise ReproError(f"{file}:{dkey.start_mark.line + 1}: data: is a YAML alias; "
+                         "write the pin by hand where the anchor is defined")
     if _is_empty(dval):  # `data:` with nothing under it
         colon = text.index(":", dkey.end_mark.index) + 1
         if dval.end_mark.index > dval.start_mark.index:  # an explicit `null` or `~`
@@ -152,6 +155,9 @@ def _splice(text: str, value: str, file: str, root: Any, nl: str) -> tuple[str, 
     current = _find(dval, "hash")
     if current is not None:
         hkey, hval = current
+        if hval.start_mark.index < hkey.end_mark.index:
+            raise ReproError(f"{file}:{hkey.start_mark.line + 1}: data.hash: is a YAML alias; "
+                             "write the pin by hand")
         if _is_mapping(hval) or type(hval).__name__ == "SequenceNode":
             raise ReproError(f"{file}:{hkey.start_mark.line + 1}: data.hash: must be a string")
         if _is_empty(hval) and hval.start_mark.index == hval.end_mark.index:

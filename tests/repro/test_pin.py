@@ -264,6 +264,9 @@ H = "blake3:" + "0" * 64
     # a flow mapping over several lines
     ("data: {source: {path: x},\n  format: text\n}\n",
      f"data: {{source: {{path: x}},\n  format: text, hash: {H}\n}}\n"),
+    # a block scalar's lines are the entry's own, even one that looks like a comment
+    ("data:\n  chat_template: |\n    hi\n    # not a comment\n  # a comment\nx: 1\n",
+     f"data:\n  chat_template: |\n    hi\n    # not a comment\n  hash: {H}\n  # a comment\nx: 1\n"),
     # Windows line endings stay Windows line endings
     ("data:\r\n  source: {path: x}\r\nseed: 1\r\n",
      f"data:\r\n  source: {{path: x}}\r\n  hash: {H}\r\nseed: 1\r\n"),
@@ -301,3 +304,11 @@ def test_pin_replaces_a_malformed_pin_and_refuses_a_broken_data_section(ws, caps
     assert main(["-C", str(ws), "pin", "local"]) == 2
     assert "specs/local.yaml:7:11: data.format:" in capsys.readouterr().err
     assert spec.read_text() == broken
+
+
+def test_set_hash_refuses_an_aliased_data_section():
+    from repro.errors import ReproError
+    from repro.pin import set_hash
+
+    with pytest.raises(ReproError, match="spec:3: data: is a YAML alias"):
+        set_hash("base: &d\n  source: {path: x}\ndata: *d\n", H)
