@@ -407,8 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--data", action="store_true",
                     help="prepared data sets from their data cards; with KEY or SPEC, one in "
                     "detail (cleaning steps, token lengths, dropped rows)")
-    pn = add("pin", cmd_pin, "write the current raw-data hash into each SPEC's data.hash",
-             specs=True)
+    pn = add("pin", cmd_pin, "write the current raw-data hash into each SPEC's data.hash")
+    pn.add_argument("specs", nargs="*", metavar="SPEC", help="spec names or files")
     pn.add_argument("--check", action="store_true",
                     help="write nothing; exit 1 if a pin is missing or differs")
     s = add("schema", cmd_schema, "print the spec JSON Schema (for editor completion)")
