@@ -153,7 +153,8 @@ def detail(key: str, card: dict[str, Any], specs: list[str]) -> str:
                      _num(s.get("dropped")) if "dropped" in s else "", note])
     lines.append(table(["step", "rows", "dropped", "note"], rows, right={1, 2}))
     splits = card.get("splits") or {}
-    lines.append("splits: " + ", ".join(f"{s} {_num(splits.get(s, 0))}" for s in SPLITS))
+    how = f" ({card['split_method']})" if card.get("split_method") else ""
+    lines.append("splits: " + ", ".join(f"{s} {_num(splits.get(s, 0))}" for s in SPLITS) + how)
     tokens = card.get("tokens")
     if isinstance(tokens, dict) and tokens:
         lines += ["", "tokens per example:"]

@@ -3,8 +3,8 @@
 - a local file or folder: ``repro.hashing.hash_path`` (per-file digests cached by
   path, size and mtime in ``.repro/hash-cache.json``, so an unchanged big file is not
   read twice);
-- a built-in generator: BLAKE3 of the generated rows as canonical JSON lines (the
-  prepare stage computes the same);
+- a built-in generator: ``runners.data.sources.builtin_hash`` (BLAKE3 of the generated
+  rows as canonical JSON lines, as the prepare stage computes it);
 - a hub data set: only from the local Hugging Face cache (never the network): the
   snapshot folder of the pinned revision, hashed like a local folder.
 
@@ -86,18 +86,8 @@ class SourceHash:
 
 def _builtin_hash(name: str, size: int, seed: int) -> str:
     """BLAKE3 of the generated rows as canonical JSON lines (the prepare stage's raw hash)."""
-    try:
-        from runners.data.sources import builtin_hash
-    except ImportError:  # older runners: the same definition, spelled out
-        from repro.hashing import hash_bytes
-        from runners.data.builtin import generate
+    from runners.data.sources import builtin_hash  # the generators: imported only when needed
 
-        rows = generate(name, size, seed)
-        text = "".join(
-            json.dumps(r, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n"
-            for r in rows
-        )
-        return hash_bytes(text.encode("utf-8"))
     return builtin_hash(name, size, seed)
 
 
@@ -140,9 +130,13 @@ def source_hash(
         name, size = source["builtin"], source.get("size", 4000)
         return SourceHash("builtin", f"builtin:{name}", _builtin_hash(name, size, seed))
     if "hub" in source:
-        folder = hub_snapshot(source["hub"], source.get("revision"))
+        hub, rev = source["hub"], source.get("revision")
+        folder = hub_snapshot(hub, rev)
+        if source.get("subset"):  # as the prepare stage reads it: the subset's folder
+            folder = folder / source["subset"]
+            if not folder.is_dir():
+                raise ReproError(f"{where}.subset: no folder '{source['subset']}' in the "
+                                 f"cached snapshot of {hub}@{rev or 'main'}")
         digest, files = hash_path(folder, file_hash)
-        rev = source.get("revision")
-        return SourceHash("hub", f"hub:{source['hub']}" + (f"@{rev}" if rev else ""),
-                          digest, files, folder)
+        return SourceHash("hub", f"hub:{hub}@{rev or 'main'}", digest, files, folder)
     raise ReproError(f"{where}: must have one of the keys 'builtin', 'path' or 'hub'")

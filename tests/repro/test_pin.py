@@ -237,12 +237,20 @@ def test_pin_a_hub_source_from_the_local_cache_only(tmp_path, monkeypatch, capsy
     assert f"org/rows@{rev} is not in the local Hugging Face cache" in err
     assert (root / "specs" / "hub.yaml").read_text() == before
 
-    snap = _fake_hub_cache(cache, "org/rows", rev, {"data/train.jsonl": '{"a": 1}\n'})
+    snap = _fake_hub_cache(cache, "org/rows", rev, {"data/train.jsonl": '{"a": 1}\n',
+                                                     "small/train.jsonl": '{"a": 2}\n'})
     assert main(["-C", str(root), "--json", "pin", "hub"]) == 0
     (res,) = json.loads(capsys.readouterr().out)
     expected, _ = hash_path(snap)
     assert res["hash"] == expected and res["source"] == f"hub:org/rows@{rev}"
     assert re.search(rf"^  hash: {expected}$", (root / "specs" / "hub.yaml").read_text(), re.M)
+    # a subset is the snapshot's folder of that name, as the prepare stage reads it
+    spec = root / "specs" / "hub.yaml"
+    spec.write_text(spec.read_text().replace(f"revision: '{rev}'}}",
+                                             f"revision: '{rev}', subset: small}}"))
+    assert main(["-C", str(root), "--json", "pin", "hub"]) == 0
+    (res,) = json.loads(capsys.readouterr().out)
+    assert res["hash"] == hash_path(snap / "small")[0] != expected
 
 
 H = "blake3:" + "0" * 64
@@ -312,3 +320,22 @@ def test_set_hash_refuses_an_aliased_data_section():
 
     with pytest.raises(ReproError, match="spec:3: data: is a YAML alias"):
         set_hash("base: &d\n  source: {path: x}\ndata: *d\n", H)
+
+
+def test_pin_agrees_with_the_prepare_stage_raw_hash(tmp_path, capsys):
+    """What `repro pin` writes is exactly what the prepare stage checks the pin against."""
+    from runners.data.sources import load_source
+
+    text = SPEC.replace("{path: data/rows.jsonl}", "{path: data/set}")
+    root = make_workspace(tmp_path, {"folder.yaml": text,
+                                     "gen.yaml": SPEC.replace("{path: data/rows.jsonl}",
+                                                              "{builtin: arithmetic, size: 40}")})
+    write_rows(root / "data" / "set" / "train.jsonl")
+    write_rows(root / "data" / "set" / "test.jsonl", ROWS[:5])
+    (root / "data" / "set" / "README.md").write_text("# not data, but part of the hash\n")
+    assert main(["-C", str(root), "--json", "pin", "folder", "gen"]) == 0
+    folder, gen = json.loads(capsys.readouterr().out)
+    raw = load_source({"path": "data/set", "type": "auto"}, "instruction", {}, 7, root)
+    assert folder["hash"] == raw.raw_hash
+    assert gen["hash"] == load_source({"builtin": "arithmetic", "size": 40}, "instruction",
+                                      {}, 7, root).raw_hash

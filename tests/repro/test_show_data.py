@@ -18,7 +18,7 @@ def card(key: str) -> dict:
         "card_version": 1, "key": key, "format": "instruction",
         "source": {"kind": "builtin", "origin": "builtin:arithmetic", "raw_hash": RAW,
                    "files": []},
-        "pinned": None, "cache_key": "blake3:" + "cd" * 32,
+        "pinned": None, "cache_key": "blake3:" + "cd" * 32, "split_method": "random",
         "steps": [
             {"step": "loaded", "rows": 300},
             {"step": "normalize", "rows": 300, "changed": 4},
@@ -86,6 +86,7 @@ def test_one_data_set_in_detail(workspace, capsys):
         assert [line.split()[1:3] for line in hist] == [["8", "0"], ["16", "200"], ["32", "32"]]
         bars = [line.split()[3] if len(line.split()) > 3 else "" for line in hist]
         assert [len(b) for b in bars] == [0, 40, 6]  # scaled to the largest bucket
+        assert "splits: train 232, validation 29, test 29 (random)" in out
         assert "dedupe_exact (8 dropped):" in out and '{"instruction": "1+1"}' in out
 
 
