@@ -18,6 +18,7 @@ from repro.schema import (
     PathBase,
     PathSource,
     SpecBase,
+    SpecReward,
 )
 from repro.workspace import Entry, valid_name
 
@@ -107,17 +108,20 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
         elif not other.ok:
             _err(entry, ("model", "base", "spec"), f"base spec '{base.spec}' has errors",
                  f"run: repro validate {other.file}")
-        elif other.spec.train.method == "sft" and other.spec.train.peft is not None:
+        elif getattr(other.spec.train, "peft", None) is not None:
             _err(entry, ("model", "base", "spec"),
                  f"base spec '{base.spec}' trains a LoRA adapter, not a full model",
                  "start from a full model: its base, or a full fine-tune")
+        elif other.spec.train.method == "reward":
+            _err(entry, ("model", "base", "spec"),
+                 f"base spec '{base.spec}' trains a reward model (a classifier), not a "
+                 "language model",
+                 "start from its base; use it as train.reward: {spec: ...} in a grpo spec")
 
-    if "exact_match" in spec.evaluate.metrics and data.format not in ("instruction", "chat"):
-        _err(entry, ("evaluate", "metrics"), "exact_match needs instruction or chat data",
-             f"data.format is '{data.format}'")
     if "perplexity" in spec.evaluate.metrics and data.format == "preference":
         _err(entry, ("evaluate", "metrics"), "perplexity needs text, instruction or chat data",
              "data.format is 'preference'")
+    _check_method(entry, by_name)
 
     peft = getattr(train, "peft", None)
     if peft is not None and _builds_from_llama_config(entry, by_name):
@@ -126,6 +130,72 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
             _err(entry, ("train", "peft", "target_modules"),
                  f"no module named {', '.join(repr(m) for m in missing)} in this model",
                  "modules that exist: " + ", ".join(LLAMA_MODULES))
+
+
+ANSWER_FORMATS = ("instruction", "chat", "preference")  # rows with a reference answer
+
+
+def _check_method(entry: Entry, by_name: dict[str, Entry]) -> None:
+    """Method against data format, evaluation metrics and reward spec."""
+    spec = entry.spec
+    data, train, metrics = spec.data, spec.train, spec.evaluate.metrics
+    fmt, method = data.format, train.method
+    if method in ("dpo", "reward") and fmt != "preference":
+        _err(entry, ("train", "method"),
+             f"method '{method}' needs preference data (prompt/chosen/rejected), but "
+             f"data.format is '{fmt}'",
+             "use data.format: preference, e.g. data.source: {builtin: arithmetic-preference}")
+    if method == "grpo" and fmt not in ANSWER_FORMATS:
+        _err(entry, ("train", "method"),
+             f"method 'grpo' needs prompts to sample from, but data.format is '{fmt}'",
+             "use instruction, chat or preference data")
+    if method == "trl-sft":
+        if train.assistant_only_loss and fmt != "chat":
+            _err(entry, ("train", "assistant_only_loss"),
+                 f"assistant_only_loss needs chat data, but data.format is '{fmt}'",
+                 "instruction data already trains on the answer only; remove the field")
+        template = getattr(data, "chat_template", None)
+        if (fmt == "chat" and train.assistant_only_loss is not False and template
+                and "generation" not in template):
+            _err(entry, ("data", "chat_template"),
+                 "assistant_only_loss needs a chat template that marks the assistant turns "
+                 "with {% generation %} ... {% endgeneration %}",
+                 "add the markers, or set train.assistant_only_loss: false")
+    if method == "reward":
+        bad = [m for m in metrics if m != "preference_accuracy"]
+        if bad:
+            _err(entry, ("evaluate", "metrics"),
+                 f"a reward model scores sequences and cannot generate: {', '.join(bad)} "
+                 "does not apply",
+                 "use metrics: [preference_accuracy]")
+    if "exact_match" in metrics and fmt not in ANSWER_FORMATS:
+        _err(entry, ("evaluate", "metrics"),
+             "exact_match needs rows with a reference answer (instruction, chat or preference)",
+             f"data.format is '{fmt}'")
+    if "preference_accuracy" in metrics and fmt != "preference":
+        _err(entry, ("evaluate", "metrics"), "preference_accuracy needs preference data",
+             f"data.format is '{fmt}'")
+
+    reward = getattr(train, "reward", None)
+    if isinstance(reward, SpecReward):
+        where = ("train", "reward", "spec")
+        other = by_name.get(reward.spec)
+        if reward.spec == entry.name:
+            _err(entry, where, "a spec cannot be its own reward model")
+        elif other is None:
+            from repro.validate import suggest
+
+            guess = suggest(reward.spec, sorted(by_name))
+            _err(entry, where, f"unknown reward spec '{reward.spec}'",
+                 f"did you mean '{guess}'?" if guess else "reward specs live in specs/*.yaml")
+        elif not other.ok:
+            _err(entry, where, f"reward spec '{reward.spec}' has errors",
+                 f"run: repro validate {other.file}")
+        elif other.spec.train.method != "reward":
+            _err(entry, where,
+                 f"spec '{reward.spec}' trains with method '{other.spec.train.method}', not a "
+                 "reward model",
+                 "point it at a spec with train.method: reward, or use {function: exact_match}")
 
 
 def _builds_from_llama_config(entry: Entry, by_name: dict[str, Entry], depth: int = 0) -> bool:
@@ -139,19 +209,32 @@ def _builds_from_llama_config(entry: Entry, by_name: dict[str, Entry], depth: in
 
 
 def _check_cycles(entries: list[Entry], by_name: dict[str, Entry]) -> None:
+    """A spec that needs itself through base or reward specs: report the first loop."""
     for entry in entries:
-        seen = [entry.name]
-        cur = entry
-        while cur.spec is not None and isinstance(cur.spec.model.base, SpecBase):
-            nxt = cur.spec.model.base.spec
-            if nxt == entry.name and len(seen) > 1:
-                _err(entry, ("model", "base", "spec"),
-                     "cycle of base specs: " + " -> ".join([*seen, nxt]))
+        if entry.spec is None:
+            continue
+        for path, first in entry.spec.spec_refs():
+            chain = _path_back(first, entry.name, by_name)
+            if chain is not None and first != entry.name:
+                _err(entry, path, "cycle of spec dependencies: "
+                     + " -> ".join([entry.name, *chain]))
                 break
-            if nxt in seen or nxt not in by_name:
-                break
-            seen.append(nxt)
-            cur = by_name[nxt]
+
+
+def _path_back(start: str, target: str, by_name: dict[str, Entry]) -> list[str] | None:
+    """Names from ``start`` to ``target`` following spec references (depth first), if any."""
+    stack, seen = [(start, [start])], set()
+    while stack:
+        name, chain = stack.pop()
+        if name == target:
+            return chain
+        other = by_name.get(name)
+        if name in seen or other is None or other.spec is None:
+            continue
+        seen.add(name)
+        for _, nxt in other.spec.spec_refs():
+            stack.append((nxt, [*chain, nxt]))
+    return None
 
 
 def check_all(root: Path, entries: list[Entry]) -> None:
@@ -173,9 +256,9 @@ def check_all(root: Path, entries: list[Entry]) -> None:
             done.add(entry.name)
             return
         done.add(entry.name)
-        base = entry.spec.model.base
-        if isinstance(base, SpecBase) and base.spec in by_name and depth < 64:
-            visit(by_name[base.spec], depth + 1)
+        for _, ref in entry.spec.spec_refs():
+            if ref in by_name and depth < 64:
+                visit(by_name[ref], depth + 1)
         _check_one(root, entry, by_name)
 
     _check_cycles(entries, by_name)

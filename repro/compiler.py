@@ -98,10 +98,17 @@ class Graph:
             out.update(s.name for s in self.spec_stages(name)
                        if name == spec or s.kind != "evaluate")
             seen.add(name)
-            base = self.specs[name]["model"]["base"]
-            if isinstance(base, dict) and "spec" in base:
-                todo.append(base["spec"])
+            todo.extend(spec_refs(self.specs[name]))
         return out
+
+
+def spec_refs(params: dict[str, Any]) -> list[str]:
+    """The specs a compiled spec entry needs trained first: its base and its reward model."""
+    out = []
+    for ref in (params["model"]["base"], params["train"].get("reward")):
+        if isinstance(ref, dict) and "spec" in ref:
+            out.append(ref["spec"])
+    return out
 
 
 # ----------------------------------------------------------------------------- code deps
@@ -239,9 +246,9 @@ def _order(entries: list[Entry]) -> list[Entry]:
         if e.name in done:
             return
         done.add(e.name)
-        base = e.spec.model.base
-        if isinstance(base, SpecBase) and base.spec in by_name:
-            visit(by_name[base.spec])
+        for _, ref in e.spec.spec_refs():
+            if ref in by_name:
+                visit(by_name[ref])
         out.append(e)
 
     for e in sorted(entries, key=lambda e: e.name):
@@ -294,12 +301,15 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
             base_deps = [str(paths.model_dir(base.spec))]
         elif isinstance(base, PathBase):
             base_deps = [base.path.rstrip("/")]
+        # a reward model another spec trains (grpo): the train stage reads it
+        reward_deps = [str(paths.model_dir(ref)) for path, ref in spec.spec_refs()
+                       if path[0] == "train"]
         p = f"specs.{name}"
         d = paths.spec_dir(name)
         stages.append(Stage(
             name=f"train-{name}",
             cmd=f"python -m runners.train {name}",
-            deps=sorted({str(paths.data_dir(key)), *base_deps, *deps["train"]}),
+            deps=sorted({str(paths.data_dir(key)), *base_deps, *reward_deps, *deps["train"]}),
             params=[f"{p}.seed", f"{p}.data", f"{p}.model", f"{p}.train", f"{p}.tracking"],
             outs=[str(paths.model_dir(name)), str(d / paths.TRAIN_LINEAGE)],
             metrics=[str(d / paths.TRAIN_METRICS)],

@@ -350,15 +350,112 @@ class Sft(TrainCommon):
     peft: Peft | None = Field(None, description="null = full fine-tune; {kind: lora, ...} = LoRA")
 
 
-Train = Annotated[Pretrain | Sft, Field(discriminator="method")]
+class TrlSft(TrainCommon):
+    """Supervised fine-tuning through TRL's SFTTrainer: chat templates, assistant-only loss
+    and packing. Instruction rows train on the answer only (prompt/completion)."""
+
+    method: Literal["trl-sft"]
+    peft: Peft | None = Field(None, description="null = full fine-tune; {kind: lora, ...} = LoRA")
+    assistant_only_loss: bool | None = Field(
+        None,
+        description="chat data: loss on the assistant turns only (the chat template needs "
+        "{% generation %} markers); null = on for chat data",
+    )
+    packing: bool = Field(
+        False,
+        description="pack several examples into each max_length row (best-fit decreasing; "
+        "examples never attend to each other)",
+    )
+
+
+class Dpo(TrainCommon):
+    """Direct preference optimisation (TRL's DPOTrainer) on prompt/chosen/rejected pairs;
+    the reference model is the base model."""
+
+    method: Literal["dpo"]
+    peft: Peft | None = Field(None, description="null = full fine-tune; {kind: lora, ...} = LoRA")
+    beta: float = Field(0.1, gt=0, le=100, description="how strongly the policy stays near the reference")
+    loss_type: Literal["sigmoid", "ipo", "hinge"] = Field(
+        "sigmoid", description="sigmoid: the DPO paper's loss; ipo; hinge (SLiC)"
+    )
+
+
+class RewardModel(TrainCommon):
+    """A reward model (TRL's RewardTrainer): the base language model with a one-output
+    sequence-classification head, trained so chosen answers score above rejected ones."""
+
+    method: Literal["reward"]
+    center_rewards: float | None = Field(
+        None, ge=0, description="coefficient pulling the mean reward towards 0; null = off"
+    )
+
+
+class FunctionReward(Section):
+    """A verifiable reward computed in code from the data set's reference answer."""
+
+    function: Literal["exact_match"] = Field(
+        description="exact_match: 1 when the completion equals the reference answer, else 0"
+    )
+
+
+class SpecReward(Section):
+    """The reward model trained by another spec (method: reward)."""
+
+    spec: str = Field(description="a spec in this workspace whose train.method is reward")
+
+
+RewardSource = Annotated[
+    Annotated[FunctionReward, Tag("function")] | Annotated[SpecReward, Tag("spec")],
+    Discriminator(
+        _by_key("function", "spec"),
+        custom_error_type="reward_kind",
+        custom_error_message="must have one of the keys 'function' or 'spec'",
+    ),
+]
+
+
+class Grpo(TrainCommon):
+    """Online RL with GRPO (TRL's GRPOTrainer): sample completions of the training prompts,
+    score them, and push up the ones that beat their group's mean. ``batch_size`` counts
+    completions, so ``batch_size * grad_accum`` must be a multiple of ``num_generations``."""
+
+    method: Literal["grpo"]
+    peft: Peft | None = Field(None, description="null = full fine-tune; {kind: lora, ...} = LoRA")
+    reward: RewardSource = Field(description="{function: exact_match} or {spec: <reward spec>}")
+    num_generations: int = Field(8, ge=2, le=1024, description="completions sampled per prompt")
+    max_completion_length: int = Field(8, gt=0, le=131072, description="tokens per completion")
+    temperature: float = Field(1.0, gt=0, le=10, description="sampling temperature")
+    beta: float = Field(
+        0.0, ge=0, description="KL penalty towards the base model; 0 = no reference model"
+    )
+
+    @model_validator(mode="after")
+    def _groups(self) -> Grpo:
+        if (self.batch_size * self.grad_accum) % self.num_generations:
+            raise ValueError(
+                f"batch_size * grad_accum ({self.batch_size * self.grad_accum}) must be a "
+                f"multiple of num_generations ({self.num_generations})"
+            )
+        return self
+
+
+TRL_METHODS = ("trl-sft", "dpo", "reward", "grpo")
+
+Train = Annotated[
+    Pretrain | Sft | TrlSft | Dpo | RewardModel | Grpo, Field(discriminator="method")
+]
 
 
 # --------------------------------------------------------------------------- evaluate, tracking
 
 
 class Evaluate(Section):
-    metrics: list[Literal["perplexity", "exact_match"]] = Field(
-        default_factory=lambda: ["perplexity"], min_length=1
+    metrics: list[Literal["perplexity", "exact_match", "preference_accuracy"]] = Field(
+        default_factory=lambda: ["perplexity"],
+        min_length=1,
+        description="perplexity; exact_match: greedy answer equals the reference; "
+        "preference_accuracy: chosen scored above rejected (log-probability, or reward for "
+        "a reward model)",
     )
     split: Literal["validation", "test"] = "test"
     max_examples: int | None = Field(200, gt=0, description="null = the whole split")
@@ -394,6 +491,17 @@ class Spec(Section):
     train: Train
     evaluate: Evaluate = Field(default_factory=Evaluate)
     tracking: Tracking = Field(default_factory=Tracking)
+
+    def spec_refs(self) -> list[tuple[tuple[str, ...], str]]:
+        """Other specs whose trained model this one needs, as (field path, spec name):
+        the base model, and a GRPO stage's reward model."""
+        refs: list[tuple[tuple[str, ...], str]] = []
+        if isinstance(self.model.base, SpecBase):
+            refs.append((("model", "base", "spec"), self.model.base.spec))
+        reward = getattr(self.train, "reward", None)
+        if isinstance(reward, SpecReward):
+            refs.append((("train", "reward", "spec"), reward.spec))
+        return refs
 
 
 def json_schema() -> dict[str, Any]:

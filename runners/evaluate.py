@@ -62,12 +62,20 @@ def evaluate(
     started, git, ref, run = st.started, st.git, st.ref, st.run
 
     try:
-        model, tokenizer = modeling.load_trained(s, name, root)
-        max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
-        examples = load_examples(data_dir, ev["split"], max_length, limit=limit).examples
-        metrics = score(model, tokenizer, rows, examples, fmt, ev)
-        samples = metrics.pop("_samples", [])
-        if ev["compare_base"]:
+        if modeling.is_reward_model(model_dir):
+            metrics, samples = _score_reward_model(s, model_dir, rows, ev, ref), []
+        else:
+            model, tokenizer = modeling.load_trained(s, name, root)
+            if fmt == "preference":  # scored through the chat template, never tokenized ahead
+                from runners.data.chat import ensure_template
+
+                ensure_template(tokenizer, manifest["dataset"].get("chat_template"))
+            max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
+            examples = ([] if fmt == "preference" else
+                        load_examples(data_dir, ev["split"], max_length, limit=limit).examples)
+            metrics = score(model, tokenizer, rows, examples, fmt, ev)
+            samples = metrics.pop("_samples", [])
+        if ev["compare_base"] and "base" not in metrics:
             base = s["model"]["base"]
             if modeling.is_adapter(model_dir):
                 with model.disable_adapter():  # the base is already loaded, under the adapter
@@ -107,6 +115,22 @@ def evaluate(
     for question, answer in samples:
         print(f"  {question}  (model: {answer!r})")
     print(f"evaluated {name}: {_summary(metrics)} -> {paths.spec_dir(name) / paths.METRICS}")
+    return metrics
+
+
+def _score_reward_model(s: dict, model_dir: Path, rows: list, ev: dict, ref) -> dict:
+    """A reward model (``train.method: reward``) ranks preference pairs; with
+    ``compare_base``, so does the base model under a fresh, seeded score head."""
+    from runners.preference import preference_scores
+
+    bs = int(ev["batch_size"])
+    model, tokenizer = modeling.load_reward_model(model_dir)
+    metrics: dict[str, Any] = {"n_examples": len(rows),
+                               **preference_scores(model, tokenizer, rows, bs, True)}
+    if ev["compare_base"]:
+        base = modeling.build_reward_base(s["model"]["base"], ref, tokenizer, s["seed"])
+        metrics["base"] = {"n_examples": len(rows),
+                           **preference_scores(base, tokenizer, rows, bs, True)}
     return metrics
 
 

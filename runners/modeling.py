@@ -202,6 +202,71 @@ def load_trained(spec: dict[str, Any], name: str, root: Path):
         return PeftModel.from_pretrained(base, str(model_dir)), tokenizer
 
 
+def is_reward_model(model_dir: Path) -> bool:
+    """A sequence-classification model (the output of ``train.method: reward``)."""
+    import json
+
+    config = Path(model_dir) / "config.json"
+    if not config.is_file():
+        return False
+    archs = json.loads(config.read_text(encoding="utf-8")).get("architectures") or []
+    return any(a.endswith("ForSequenceClassification") for a in archs)
+
+
+def load_reward_model(location: str | Path):
+    """``(model, tokenizer)`` of a trained reward model directory."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    tokenizer = load_tokenizer(location)
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            str(location), dtype=torch.float32
+        )
+    except (OSError, ValueError) as e:
+        raise RunnerError(f"cannot load a reward model from {location}: {_first_line(e)}") from None
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def build_reward_base(base: dict[str, Any], ref: BaseRef, tokenizer, seed: int):
+    """The base model with a fresh one-output score head (seeded) in place of its LM head."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    torch.manual_seed(seed)
+    if ref.kind == "config":
+        config = build_llama(base["config"], tokenizer, seed).config
+        config.num_labels = 1
+        model = AutoModelForSequenceClassification.from_config(config)
+    else:
+        try:
+            with _quiet_new_head():
+                model = AutoModelForSequenceClassification.from_pretrained(
+                    ref.location, revision=ref.revision, num_labels=1, dtype=torch.float32
+                )
+        except (OSError, ValueError) as e:
+            raise RunnerError(f"cannot load a model from {ref.label}: {_first_line(e)}") from None
+    model.config.pad_token_id = tokenizer.pad_token_id
+    name_or_path = "" if ref.kind == "config" else ref.label
+    model.config._name_or_path = name_or_path
+    model.name_or_path = name_or_path
+    return model
+
+
+@contextlib.contextmanager
+def _quiet_new_head():
+    """transformers reports the new score head as missing weights: expected here."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+
+
 def parameter_counts(model) -> tuple[int, int]:
     """(trainable, total) parameter counts; tied weights counted once."""
     seen, trainable, total = set(), 0, 0

@@ -8,7 +8,8 @@ from typing import Any
 
 from runners.batching import IGNORE, Example, collate, left_pad, prompt_ids
 
-METRICS = ("perplexity", "exact_match")
+METRICS = ("perplexity", "exact_match", "preference_accuracy")
+ANSWER_FORMATS = ("instruction", "chat", "preference")  # rows with a reference answer
 
 
 def perplexity(model, tokenizer, examples: Sequence[Example], batch_size: int) -> float:
@@ -40,6 +41,12 @@ def perplexity(model, tokenizer, examples: Sequence[Example], batch_size: int) -
 def question_answer(tokenizer, row: dict, fmt: str) -> tuple[list[int], str, str]:
     """The prompt ids, the expected answer and a label for display: an instruction row's
     prompt, or a conversation up to its last assistant turn (through the chat template)."""
+    if fmt == "preference":
+        from runners.examples import prompt_and_answer
+        from runners.preference import chat_ids
+
+        prompt, answer = prompt_and_answer(row, fmt)
+        return chat_ids(tokenizer, prompt, generation_prompt=True), answer, str(row["prompt"])
     if fmt == "chat":
         messages = row["messages"]
         last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
@@ -93,7 +100,7 @@ def score(
         out["perplexity"] = round(
             perplexity(model, tokenizer, examples, int(evaluate["batch_size"])), 6
         )
-    if "exact_match" in wanted and fmt in ("instruction", "chat"):
+    if "exact_match" in wanted and fmt in ANSWER_FORMATS:
         qa = [question_answer(tokenizer, r, fmt) for r in rows]
         answers = generate_answers(
             model, tokenizer, [q[0] for q in qa], int(evaluate["max_new_tokens"]),
@@ -102,4 +109,8 @@ def score(
         out["exact_match"] = round(exact_match(answers, [q[1] for q in qa]), 6)
         out["_samples"] = [(f"{q[2]} -> {q[1]}", a) for q, a in zip(qa[:3], answers[:3],
                                                                   strict=True)]
+    if "preference_accuracy" in wanted and fmt == "preference":
+        from runners.preference import preference_scores
+
+        out.update(preference_scores(model, tokenizer, rows, int(evaluate["batch_size"]), False))
     return out

@@ -22,6 +22,7 @@ from runners.params import resolve_spec
 from runners.prepare import read_manifest
 
 STAGE = "train"
+TRL_METHODS = ("trl-sft", "dpo", "reward", "grpo")
 
 
 def train(
@@ -34,6 +35,10 @@ def train(
     root = Path(root)
     s = resolve_spec(spec, name)
     t = s["train"]
+    if t["method"] in TRL_METHODS:  # TRL's trainers: runners/methods/
+        from runners.methods import train_trl
+
+        return train_trl(spec, s, name, root, command=command)
     data_dir = root / paths.data_dir(s["data"])
     manifest = read_manifest(data_dir)
     out_dir = root / paths.spec_dir(name)

@@ -1,0 +1,33 @@
+"""``method: dpo``: direct preference optimisation with TRL's DPOTrainer.
+
+The reference model is the base model (TRL keeps a frozen copy, or, with LoRA, the base
+under the disabled adapter); ``beta`` sets how far the policy may move from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runners.examples import preference_example
+
+LOGGED: tuple[tuple[str, str], ...] = (
+    ("accuracy", "rewards/accuracies"),
+    ("margin", "rewards/margins"),
+)
+
+
+def build(ctx) -> Any:
+    from datasets import Dataset
+    from trl import DPOConfig, DPOTrainer
+
+    t = ctx.train
+    args = ctx.args(
+        DPOConfig,
+        max_length=int(t["max_length"]),
+        beta=float(t["beta"]),
+        loss_type=[t["loss_type"]],
+    )
+    data = Dataset.from_list([preference_example(r) for r in ctx.rows])
+    return ctx.trainer(DPOTrainer)(
+        model=ctx.model, args=args, train_dataset=data, processing_class=ctx.tokenizer
+    )

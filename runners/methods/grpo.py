@@ -1,0 +1,36 @@
+"""``method: grpo``: online RL with TRL's GRPOTrainer.
+
+Each step samples ``num_generations`` completions of every prompt in the batch, scores
+them with the reward (a verifiable function of the reference answer, or another spec's
+reward model), and raises the probability of the completions that beat their group's
+mean. ``beta`` > 0 adds a KL penalty towards the base model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runners.examples import rl_example
+from runners.rewards import reward_function
+
+LOGGED: tuple[tuple[str, str], ...] = (("reward", "reward"),)
+
+
+def build(ctx) -> Any:
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    t = ctx.train
+    args = ctx.args(
+        GRPOConfig,
+        num_generations=int(t["num_generations"]),
+        max_completion_length=int(t["max_completion_length"]),
+        temperature=float(t["temperature"]),
+        beta=float(t["beta"]),
+    )
+    func, func_tokenizer = reward_function(t["reward"], ctx.root)
+    data = Dataset.from_list([rl_example(r, ctx.fmt) for r in ctx.rows])
+    return ctx.trainer(GRPOTrainer)(
+        model=ctx.model, args=args, train_dataset=data, processing_class=ctx.tokenizer,
+        reward_funcs=func, reward_processing_classes=func_tokenizer,
+    )
