@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from repro import paths
+from repro.schema import TRL_METHODS
 from runners import cli, lineage, modeling, stage
 from runners.data.examples import load_examples
 from runners.errors import RunnerError
@@ -22,7 +23,6 @@ from runners.params import resolve_spec
 from runners.prepare import read_manifest
 
 STAGE = "train"
-TRL_METHODS = ("trl-sft", "dpo", "reward", "grpo")
 
 
 def train(

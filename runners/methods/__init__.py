@@ -10,7 +10,6 @@ rows of the training split (TRL tokenizes them itself).
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +28,6 @@ from runners.methods.common import (
     trainer_args,
     with_repro_optimizer,
 )
-
-MODULES = {"trl-sft": "sft_trl", "dpo": "dpo", "reward": "reward", "grpo": "grpo"}
-METHODS = tuple(MODULES)
 
 
 @dataclass
@@ -58,11 +54,12 @@ def train_trl(
     spec: dict[str, Any], s: dict[str, Any], name: str, root: Path, *, command: str | None
 ) -> dict:
     """Train spec ``name`` with its TRL method (``s``: the spec with defaults filled in)."""
+    from runners.methods import dpo, grpo, reward, sft_trl  # static: the compiler's code deps
     from runners.prepare import read_manifest
 
     t = s["train"]
     method = t["method"]
-    module = importlib.import_module(f"runners.methods.{MODULES[method]}")
+    module = {"trl-sft": sft_trl, "dpo": dpo, "reward": reward, "grpo": grpo}[method]
     data_dir = root / paths.data_dir(s["data"])
     manifest = read_manifest(data_dir)
     fmt = manifest["format"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,7 +136,11 @@ def quiet_hf() -> Iterator[None]:
     level = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
     try:
-        yield
+        with warnings.catch_warnings():
+            # TRL 1.16 still names transformers 5's activation checkpointing the old way
+            warnings.filterwarnings("ignore", message=".*gradient_checkpointing.* is deprecated",
+                                    category=FutureWarning)
+            yield
     finally:
         hf_logging.set_verbosity(level)
 

@@ -1,0 +1,128 @@
+"""Specs for the TRL methods: method/data mismatches named at validate time, and a GRPO
+stage's reward spec compiled in as a dependency."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from repro.cli import main
+from repro.compiler import compile_workspace
+from repro.workspace import load_workspace
+from tests.conftest import TINY_PRETRAIN, TINY_SFT, make_workspace, tree_digest
+
+PREF_DATA = "source: {builtin: arithmetic-preference, size: 300}\n  format: preference"
+CHAT_DATA = "source: {builtin: arithmetic-chat, size: 300}\n  format: chat"
+
+
+def _with(data: str | None, train: str, metrics: str = "[exact_match]") -> str:
+    text = TINY_SFT.replace("  method: sft\n", train)
+    if data is not None:
+        text = text.replace("source: {builtin: arithmetic, size: 300}\n  format: instruction", data)
+    return text.replace("metrics: [perplexity, exact_match]", f"metrics: {metrics}")
+
+
+REWARD = _with(PREF_DATA, "  method: reward\n", "[preference_accuracy]")
+GRPO_RM = _with(PREF_DATA, "  method: grpo\n  reward: {spec: rm}\n")
+
+CASES = {
+    "dpo_without_preference_data": (
+        _with(None, "  method: dpo\n"),
+        ["specs/bad.yaml:9:", "train.method", "method 'dpo' needs preference data",
+         "data.format is 'instruction'"],
+    ),
+    "reward_without_preference_data": (
+        _with(CHAT_DATA, "  method: reward\n", "[preference_accuracy]"),
+        ["train.method", "method 'reward' needs preference data", "data.format is 'chat'"],
+    ),
+    "assistant_only_loss_without_chat": (
+        _with(None, "  method: trl-sft\n  assistant_only_loss: true\n"),
+        ["train.assistant_only_loss", "needs chat data"],
+    ),
+    "chat_template_without_markers": (
+        _with(CHAT_DATA + "\n  chat_template: \"{% for m in messages %}{{ m['content'] }}"
+              "{% endfor %}\"", "  method: trl-sft\n"),
+        ["data.chat_template", "{% generation %}"],
+    ),
+    "grpo_on_text": (
+        TINY_PRETRAIN.replace("method: pretrain", "method: grpo\n  reward: {function: exact_match}")
+        .replace("max_steps: 30", "max_steps: 30\n  num_generations: 4"),
+        ["train.method", "method 'grpo' needs prompts"],
+    ),
+    "grpo_unknown_reward_spec": (
+        GRPO_RM.replace("{spec: rm}", "{spec: rmm}"),
+        ["specs/bad.yaml:", "train.reward.spec", "unknown reward spec 'rmm'", "did you mean 'rm'?"],
+    ),
+    "grpo_reward_spec_not_a_reward_model": (
+        GRPO_RM.replace("{spec: rm}", "{spec: pre}"),
+        ["train.reward.spec", "spec 'pre' trains with method 'pretrain', not a reward model"],
+    ),
+    "grpo_groups": (
+        GRPO_RM.replace("batch_size: 8", "batch_size: 12").replace(
+            "reward: {spec: rm}", "reward: {spec: rm}\n  num_generations: 8"),
+        ["train", "batch_size * grad_accum (12) must be a multiple of num_generations (8)"],
+    ),
+    "reward_model_as_base": (
+        TINY_SFT.replace("{spec: pre}", "{spec: rm}"),
+        ["model.base.spec", "trains a reward model (a classifier)"],
+    ),
+    "reward_model_cannot_generate": (
+        _with(PREF_DATA, "  method: reward\n", "[exact_match]"),
+        ["evaluate.metrics", "cannot generate", "exact_match"],
+    ),
+    "preference_accuracy_without_pairs": (
+        _with(None, "  method: sft\n", "[preference_accuracy]"),
+        ["evaluate.metrics", "preference_accuracy needs preference data"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_mismatch_is_named(case, tmp_path, capsys):
+    content, expected = CASES[case]
+    ws = make_workspace(tmp_path, {"pre.yaml": TINY_PRETRAIN, "rm.yaml": REWARD,
+                                   "bad.yaml": content})
+    before = tree_digest(ws)
+    code = main(["-C", str(ws), "validate"])
+    out = capsys.readouterr()
+    text = out.err + out.out
+    assert code == 2, text
+    for piece in expected:
+        assert piece in text, f"{piece!r} not in:\n{text}"
+    assert "Traceback" not in text
+    assert "specs/rm.yaml" not in text and "specs/pre.yaml" not in text
+    assert tree_digest(ws) == before
+
+
+def test_reward_spec_cycle_is_named(tmp_path, capsys):
+    # rm is trained from the grpo spec that uses rm as its reward: a loop
+    rm = REWARD.replace("{spec: pre}", "{spec: bad}")
+    ws = make_workspace(tmp_path, {"pre.yaml": TINY_PRETRAIN, "rm.yaml": rm, "bad.yaml": GRPO_RM})
+    assert main(["-C", str(ws), "validate"]) == 2
+    text = capsys.readouterr().err
+    assert "cycle of spec dependencies" in text
+
+
+def test_grpo_stage_depends_on_its_reward_model(tmp_path):
+    ws = make_workspace(tmp_path, {"pre.yaml": TINY_PRETRAIN, "rm.yaml": REWARD,
+                                   "grpo.yaml": GRPO_RM})
+    compiled = compile_workspace(ws, load_workspace(ws))
+    stage = compiled.graph.stage("train-grpo")
+    assert "runs/rm/model" in stage.deps and "runs/pre/model" in stage.deps
+    names = [s.name for s in compiled.graph.stages]
+    assert names.index("train-rm") < names.index("train-grpo")
+    # the reward model's train stage is upstream of grpo's evaluate (skip on failure)
+    assert "train-rm" in compiled.graph.upstream("grpo")
+    params = yaml.safe_load(compiled.params_yaml)["specs"]["grpo"]["train"]
+    assert params["reward"] == {"spec": "rm"} and params["num_generations"] == 8
+
+
+def test_shipped_chains_validate():
+    from tests.conftest import ROOT
+
+    entries = {e.name: e for e in load_workspace(ROOT)}
+    for name in ("trl-sft-chat", "trl-reward", "trl-grpo", "trl-dpo"):
+        assert entries[name].ok, entries[name].errors
+    grpo = entries["trl-grpo"].spec
+    assert grpo.spec_refs() == [(("model", "base", "spec"), "trl-sft-chat"),
+                                (("train", "reward", "spec"), "trl-reward")]

@@ -1,0 +1,164 @@
+"""The TRL-backed methods (trl-sft, dpo, reward, grpo) on the tiny shared workspace.
+
+Each test trains a few dozen steps from the session's ``pre`` / ``sft-full`` models and
+asserts that something measurable moved the right way, not just that it ran.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from repro import paths
+from tests.runners.conftest import base_params
+
+CHAT = {"source": {"builtin": "arithmetic-chat", "size": 300}, "format": "chat", "seed": 7}
+PREF = {"source": {"builtin": "arithmetic-preference", "size": 400}, "format": "preference",
+        "seed": 7}
+
+
+def _spec(base: str, data: str, train: dict, metrics: list[str]) -> dict:
+    spec = copy.deepcopy(base_params()["specs"]["sft-full"])
+    spec["data"] = data
+    spec["model"] = {"base": {"spec": base}}
+    spec["train"] = {
+        "optimizer": {"name": "adamw", "lr": 0.005},
+        "scheduler": {"name": "constant"},
+        "batch_size": 16,
+        "max_length": 32,
+        "log_every": 5,
+        **train,
+    }
+    spec["evaluate"] = {**spec["evaluate"], "metrics": metrics, "max_examples": 40,
+                        "compare_base": True}
+    return spec
+
+
+@pytest.fixture(scope="module")
+def trl_ws(pretrained, sft_full):
+    """The shared workspace with a chat and a preference data set prepared."""
+    from runners.prepare import prepare
+
+    for key, dataset in (("chat-test", CHAT), ("pref-test", PREF)):
+        if not (pretrained / paths.data_dir(key)).is_dir():
+            prepare(dataset, pretrained / paths.data_dir(key), pretrained)
+    return pretrained
+
+
+def test_trl_sft_chat_trains_on_assistant_turns_only(trl_ws):
+    from runners.methods import train_trl
+    from runners.params import resolve_spec
+    from runners.train import train
+
+    spec = _spec("pre", "chat-test", {"method": "trl-sft", "max_steps": 30, "max_length": 64},
+                 ["exact_match"])
+    metrics = train(spec, "t-sft-chat", trl_ws)
+    assert metrics["last_loss"] < metrics["first_loss"] - 0.5
+    assert metrics["last_token_accuracy"] > metrics["first_token_accuracy"]
+    log = (trl_ws / "runs/t-sft-chat/train_log.csv").read_text().splitlines()
+    assert log[0] == "step,loss,lr,token_accuracy" and len(log) == 1 + 6
+    # the saved tokenizer carries the chat template (with its generation markers)
+    saved = json.loads((trl_ws / "runs/t-sft-chat/model/tokenizer_config.json").read_text())
+    template = saved.get("chat_template") or (
+        trl_ws / "runs/t-sft-chat/model/chat_template.jinja").read_text()
+    assert "{% generation %}" in template
+    assert train_trl is not None and resolve_spec(spec, "x")["train"]["packing"] is False
+
+
+def test_assistant_only_labels(trl_ws):
+    """Labels are the token ids on assistant answers (and their EOS), -100 elsewhere."""
+    from runners import modeling
+    from runners.data.chat import ensure_template
+    from runners.methods import Context, sft_trl
+    from runners.params import resolve_spec
+
+    s = resolve_spec(_spec("pre", "chat-test", {"method": "trl-sft", "max_steps": 1,
+                                                "max_length": 64}, ["exact_match"]), "x")
+    ref = modeling.base_ref(s["model"]["base"], trl_ws)
+    tok = modeling.resolve_tokenizer(trl_ws / paths.data_dir("chat-test"), ref)
+    ensure_template(tok)
+    model = modeling.build_base(s["model"]["base"], ref, tok, 7)
+    row = {"messages": [{"role": "user", "content": "12+3"},
+                        {"role": "assistant", "content": "15"},
+                        {"role": "user", "content": "4-1"},
+                        {"role": "assistant", "content": "3"}]}
+    trainer = sft_trl.build(Context(s["train"], "chat", [row], model, tok, 7, trl_ws, "/tmp/x"))
+    ex = trainer.train_dataset[0]
+    kept = [i for i, label in zip(ex["input_ids"], ex["labels"], strict=True) if label != -100]
+    assert tok.decode(kept) == "15</s>3</s>"
+
+
+def test_packing_fills_rows_and_still_learns(trl_ws):
+    from runners.train import train
+
+    spec = _spec("pre", "arith-test", {"method": "trl-sft", "max_steps": 30, "packing": True,
+                                       "max_length": 64}, ["exact_match"])
+    metrics = train(spec, "t-sft-packed", trl_ws)
+    assert metrics["last_loss"] < metrics["first_loss"] - 0.5
+
+
+def test_dpo_raises_chosen_over_rejected(trl_ws):
+    from runners.evaluate import evaluate
+    from runners.train import train
+
+    spec = _spec("sft-full", "pref-test",
+                 {"method": "dpo", "max_steps": 30, "beta": 0.1,
+                  "optimizer": {"name": "adamw", "lr": 0.002}},
+                 ["preference_accuracy"])
+    metrics = train(spec, "t-dpo", trl_ws)
+    assert metrics["last_accuracy"] > metrics["first_accuracy"]
+    scores = evaluate(spec, "t-dpo", trl_ws)
+    assert scores["preference_accuracy"] > scores["base"]["preference_accuracy"] + 0.1
+    assert scores["reward_margin"] > scores["base"]["reward_margin"]
+
+
+def test_reward_model_learns_to_rank(trl_ws):
+    from runners import modeling
+    from runners.evaluate import evaluate
+    from runners.train import train
+
+    spec = _spec("sft-full", "pref-test",
+                 {"method": "reward", "max_steps": 60, "optimizer": {"name": "adamw", "lr": 0.003}},
+                 ["preference_accuracy"])
+    metrics = train(spec, "t-reward", trl_ws)
+    assert metrics["last_loss"] < metrics["first_loss"]
+    assert modeling.is_reward_model(trl_ws / "runs/t-reward/model")
+    scores = evaluate(spec, "t-reward", trl_ws)
+    assert scores["preference_accuracy"] > scores["base"]["preference_accuracy"] + 0.1
+
+
+def test_grpo_with_a_verifiable_reward_raises_it(trl_ws):
+    from runners.train import train
+
+    spec = _spec("sft-full", "arith-test",
+                 {"method": "grpo", "reward": {"function": "exact_match"}, "max_steps": 30,
+                  "batch_size": 32, "num_generations": 8, "max_completion_length": 4,
+                  "temperature": 1.0, "optimizer": {"name": "adamw", "lr": 0.001}},
+                 ["exact_match"])
+    metrics = train(spec, "t-grpo", trl_ws)
+    assert metrics["last_reward"] > metrics["first_reward"]
+
+
+def test_grpo_with_a_reward_model_spec(trl_ws):
+    from runners.train import train
+
+    if not (trl_ws / "runs/t-reward/model").is_dir():
+        test_reward_model_learns_to_rank(trl_ws)
+    spec = _spec("sft-full", "pref-test",
+                 {"method": "grpo", "reward": {"spec": "t-reward"}, "max_steps": 10,
+                  "batch_size": 16, "num_generations": 4, "max_completion_length": 4,
+                  "optimizer": {"name": "adamw", "lr": 0.0005}},
+                 ["exact_match"])
+    metrics = train(spec, "t-grpo-rm", trl_ws)
+    assert metrics["steps"] == 10
+    assert metrics["last_reward"] > metrics["first_reward"]
+
+
+def test_exact_match_reward_function():
+    from runners.rewards import exact_match
+
+    completions = [[{"role": "assistant", "content": " 22"}], [{"role": "assistant", "content": "23"}]]
+    assert exact_match(completions, answer=["22", "22"]) == [1.0, 0.0]
+    assert exact_match(["7 ", "x"], answer=["7", "7"]) == [1.0, 0.0]
