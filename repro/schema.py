@@ -378,6 +378,11 @@ class Dpo(TrainCommon):
     loss_type: Literal["sigmoid", "ipo", "hinge"] = Field(
         "sigmoid", description="sigmoid: the DPO paper's loss; ipo; hinge (SLiC)"
     )
+    sft_weight: float = Field(
+        0.0, ge=0, le=100,
+        description="weight of an added NLL loss on the chosen answers (RPO), which keeps "
+        "them likely while the pair's margin grows; 0 = plain DPO",
+    )
 
 
 class RewardModel(TrainCommon):
@@ -393,8 +398,9 @@ class RewardModel(TrainCommon):
 class FunctionReward(Section):
     """A verifiable reward computed in code from the data set's reference answer."""
 
-    function: Literal["exact_match"] = Field(
-        description="exact_match: 1 when the completion equals the reference answer, else 0"
+    function: Literal["exact_match", "numeric_closeness"] = Field(
+        description="exact_match: 1 when the completion equals the reference answer, else 0; "
+        "numeric_closeness: 1 / (1 + |completion - answer|) for numbers, else 0"
     )
 
 

@@ -31,7 +31,19 @@ def exact_match(completions: Sequence[Any], answer: Sequence[str], **_: Any) -> 
     ]
 
 
-FUNCTIONS = {"exact_match": exact_match}
+def numeric_closeness(completions: Sequence[Any], answer: Sequence[str], **_: Any) -> list[float]:
+    """1 / (1 + |completion - answer|) when both parse as numbers, else 0.0: a denser
+    signal than exact match for a model that is often close but rarely right."""
+    out = []
+    for c, a in zip(completions, answer, strict=True):
+        try:
+            out.append(1.0 / (1.0 + abs(float(completion_text(c).strip()) - float(a))))
+        except ValueError:
+            out.append(0.0)
+    return out
+
+
+FUNCTIONS = {"exact_match": exact_match, "numeric_closeness": numeric_closeness}
 
 
 def reward_function(reward: dict[str, Any], root: Path):

@@ -42,12 +42,27 @@ class Context:
     seed: int
     root: Path
     out_dir: str
+    base: Any = None  # a callable building a fresh copy of the base model (the reference)
+    base_location: str | None = None  # the base model's directory or hub id, if any
 
     def args(self, config_cls, **method: Any):
         return trainer_args(config_cls, self.train, self.seed, self.out_dir, **method)
 
     def trainer(self, trainer_cls):
         return with_repro_optimizer(trainer_cls, self.train)
+
+    def reference(self):
+        """A frozen copy of the base model; None with LoRA (the base is the model with its
+        adapter disabled). Built here: TRL would reload it from the model's name, which
+        holds a workspace-relative label, not a loadable path."""
+        if self.train.get("peft") is not None or self.base is None:
+            return None
+        with quiet_hf():
+            model = self.base()
+        model.eval()
+        for p in model.parameters():
+            p.requires_grad_(False)
+        return model
 
 
 def train_trl(
@@ -93,7 +108,10 @@ def train_trl(
             f"trainable, base {st.ref.label}")
         log = Log(extra=tuple(c for c, _ in module.LOGGED), keys=tuple(k for _, k in module.LOGGED))
         with tempfile.TemporaryDirectory(prefix="repro-trl-") as scratch, quiet_hf():
-            ctx = Context(t, fmt, rows, model, tokenizer, int(s["seed"]), root, scratch)
+            ctx = Context(t, fmt, rows, model, tokenizer, int(s["seed"]), root, scratch,
+                          base=lambda: modeling.build_base(s["model"]["base"], st.ref, tokenizer,
+                                                           s["seed"]),
+                          base_location=st.ref.location)
             try:
                 trainer = module.build(ctx)
             except (ValueError, TypeError) as e:

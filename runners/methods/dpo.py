@@ -25,9 +25,18 @@ def build(ctx) -> Any:
         DPOConfig,
         max_length=int(t["max_length"]),
         beta=float(t["beta"]),
-        loss_type=[t["loss_type"]],
+        **_losses(t),
     )
     data = Dataset.from_list([preference_example(r) for r in ctx.rows])
     return ctx.trainer(DPOTrainer)(
-        model=ctx.model, args=args, train_dataset=data, processing_class=ctx.tokenizer
+        model=ctx.model, ref_model=ctx.reference(), args=args, train_dataset=data,
+        processing_class=ctx.tokenizer,
     )
+
+
+def _losses(t: dict[str, Any]) -> dict[str, Any]:
+    """The preference loss, plus TRL's ``sft`` loss on the chosen answers when weighted."""
+    weight = float(t.get("sft_weight") or 0.0)
+    if weight > 0:
+        return {"loss_type": [t["loss_type"], "sft"], "loss_weights": [1.0, weight]}
+    return {"loss_type": [t["loss_type"]]}

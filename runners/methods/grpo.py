@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from runners.errors import RunnerError
 from runners.examples import rl_example
 from runners.rewards import reward_function
 
@@ -30,7 +31,19 @@ def build(ctx) -> Any:
     )
     func, func_tokenizer = reward_function(t["reward"], ctx.root)
     data = Dataset.from_list([rl_example(r, ctx.fmt) for r in ctx.rows])
-    return ctx.trainer(GRPOTrainer)(
-        model=ctx.model, args=args, train_dataset=data, processing_class=ctx.tokenizer,
-        reward_funcs=func, reward_processing_classes=func_tokenizer,
-    )
+    # with beta > 0 GRPOTrainer loads its reference model from the model's name, which
+    # holds a workspace-relative label: point it at the real location while it does
+    config = ctx.model.config
+    label = config._name_or_path
+    if float(t["beta"]) > 0 and t.get("peft") is None:
+        if not ctx.base_location:
+            raise RunnerError("train.beta > 0 needs a base model loaded from a directory or "
+                              "the hub (a reference to compare with); use beta: 0")
+        config._name_or_path = ctx.base_location
+    try:
+        return ctx.trainer(GRPOTrainer)(
+            model=ctx.model, args=args, train_dataset=data, processing_class=ctx.tokenizer,
+            reward_funcs=func, reward_processing_classes=func_tokenizer,
+        )
+    finally:
+        config._name_or_path = label

@@ -15,8 +15,11 @@ from repro import paths
 from tests.runners.conftest import base_params
 
 CHAT = {"source": {"builtin": "arithmetic-chat", "size": 300}, "format": "chat", "seed": 7}
-PREF = {"source": {"builtin": "arithmetic-preference", "size": 400}, "format": "preference",
-        "seed": 7}
+# answers preferred over refusals: a preference the tiny test model can learn in a few
+# dozen steps (the built-in near misses need real arithmetic)
+PREF = {"source": {"path": "refusals.jsonl"}, "format": "preference", "seed": 7}
+# n+0 = n: answers a policy can find by sampling and then learn from the reward alone
+ECHO = {"source": {"path": "echo.jsonl"}, "format": "instruction", "seed": 7}
 
 
 def _spec(base: str, data: str, train: dict, metrics: list[str]) -> dict:
@@ -39,9 +42,14 @@ def _spec(base: str, data: str, train: dict, metrics: list[str]) -> dict:
 @pytest.fixture(scope="module")
 def trl_ws(pretrained, sft_full):
     """The shared workspace with a chat and a preference data set prepared."""
+    from runners.data.builtin import arithmetic_preference
     from runners.prepare import prepare
 
-    for key, dataset in (("chat-test", CHAT), ("pref-test", PREF)):
+    rows = [{**r, "rejected": "I do not know"} for r in arithmetic_preference(400, 7)]
+    (pretrained / "refusals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    echo = [{"instruction": f"{n}+0", "input": "", "output": str(n)} for n in range(100)]
+    (pretrained / "echo.jsonl").write_text("".join(json.dumps(r) + "\n" for r in echo))
+    for key, dataset in (("chat-test", CHAT), ("pref-test", PREF), ("echo-test", ECHO)):
         if not (pretrained / paths.data_dir(key)).is_dir():
             prepare(dataset, pretrained / paths.data_dir(key), pretrained)
     return pretrained
@@ -103,15 +111,15 @@ def test_dpo_raises_chosen_over_rejected(trl_ws):
     from runners.evaluate import evaluate
     from runners.train import train
 
-    spec = _spec("sft-full", "pref-test",
-                 {"method": "dpo", "max_steps": 30, "beta": 0.1,
-                  "optimizer": {"name": "adamw", "lr": 0.002}},
+    spec = _spec("sft-full", "pref-test", {"method": "dpo", "max_steps": 30, "beta": 0.1},
                  ["preference_accuracy"])
     metrics = train(spec, "t-dpo", trl_ws)
+    assert metrics["last_margin"] > metrics["first_margin"] + 0.5
     assert metrics["last_accuracy"] > metrics["first_accuracy"]
     scores = evaluate(spec, "t-dpo", trl_ws)
-    assert scores["preference_accuracy"] > scores["base"]["preference_accuracy"] + 0.1
-    assert scores["reward_margin"] > scores["base"]["reward_margin"]
+    assert set(scores) == {"n_examples", "preference_accuracy", "reward_margin", "base"}
+    assert scores["reward_margin"] > scores["base"]["reward_margin"] + 1.0
+    assert scores["preference_accuracy"] >= scores["base"]["preference_accuracy"]
 
 
 def test_reward_model_learns_to_rank(trl_ws):
@@ -126,19 +134,22 @@ def test_reward_model_learns_to_rank(trl_ws):
     assert metrics["last_loss"] < metrics["first_loss"]
     assert modeling.is_reward_model(trl_ws / "runs/t-reward/model")
     scores = evaluate(spec, "t-reward", trl_ws)
-    assert scores["preference_accuracy"] > scores["base"]["preference_accuracy"] + 0.1
+    assert scores["preference_accuracy"] >= 0.95
+    # the fresh head on the base scores both answers alike; the trained one separates them
+    assert scores["reward_margin"] > scores["base"]["reward_margin"] + 2.0
 
 
 def test_grpo_with_a_verifiable_reward_raises_it(trl_ws):
     from runners.train import train
 
-    spec = _spec("sft-full", "arith-test",
-                 {"method": "grpo", "reward": {"function": "exact_match"}, "max_steps": 30,
+    spec = _spec("sft-full", "echo-test",
+                 {"method": "grpo", "reward": {"function": "numeric_closeness"}, "max_steps": 60,
                   "batch_size": 32, "num_generations": 8, "max_completion_length": 4,
-                  "temperature": 1.0, "optimizer": {"name": "adamw", "lr": 0.001}},
+                  "temperature": 1.0, "optimizer": {"name": "adamw", "lr": 0.003},
+                  "log_every": 15},
                  ["exact_match"])
     metrics = train(spec, "t-grpo", trl_ws)
-    assert metrics["last_reward"] > metrics["first_reward"]
+    assert metrics["last_reward"] > 1.25 * metrics["first_reward"]
 
 
 def test_grpo_with_a_reward_model_spec(trl_ws):
@@ -157,8 +168,9 @@ def test_grpo_with_a_reward_model_spec(trl_ws):
 
 
 def test_exact_match_reward_function():
-    from runners.rewards import exact_match
+    from runners.rewards import exact_match, numeric_closeness
 
     completions = [[{"role": "assistant", "content": " 22"}], [{"role": "assistant", "content": "23"}]]
     assert exact_match(completions, answer=["22", "22"]) == [1.0, 0.0]
     assert exact_match(["7 ", "x"], answer=["7", "7"]) == [1.0, 0.0]
+    assert numeric_closeness(["7", "9", "seven"], answer=["7", "7", "7"]) == [1.0, 1 / 3, 0.0]
