@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from runners.examples import Messages, preference_example
+from runners.conversations import Messages, preference_example
 
 
 def chat_ids(tokenizer, messages: Messages, generation_prompt: bool = False) -> list[int]:

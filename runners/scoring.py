@@ -42,7 +42,7 @@ def question_answer(tokenizer, row: dict, fmt: str) -> tuple[list[int], str, str
     """The prompt ids, the expected answer and a label for display: an instruction row's
     prompt, or a conversation up to its last assistant turn (through the chat template)."""
     if fmt == "preference":
-        from runners.examples import prompt_and_answer
+        from runners.conversations import prompt_and_answer
         from runners.preference import chat_ids
 
         prompt, answer = prompt_and_answer(row, fmt)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from runners.conversations import rl_example
 from runners.errors import RunnerError
-from runners.examples import rl_example
 from runners.rewards import reward_function
 
 LOGGED: tuple[tuple[str, str], ...] = (("reward", "reward"),)
