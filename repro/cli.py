@@ -169,7 +169,7 @@ def _check_pins(root: Path, entries, selected, as_json: bool) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from repro.run import reproduce, require_dvc
-    from repro.show import metric_cells, spec_result
+    from repro.show import HEADERS, metric_cells, spec_result
 
     t0 = time.perf_counter()
     root = _root(args)
@@ -204,8 +204,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         }, indent=2))
     else:
         print()
-        print(table(["spec", "stages", "perplexity", "exact_match", "base score"], rows,
-                    right={2, 3}))
+        print(table(["spec", "stages", *HEADERS], rows, right={2, 3, 4}))
         if not result.ran and result.ok:
             print(f"\nNothing to do: every stage is up to date ({secs:.1f} s).")
         else:
@@ -219,7 +218,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from repro.show import metric_cells, spec_result
+    from repro.show import HEADERS, metric_cells, spec_result
 
     root = _root(args)
     if args.data:
@@ -233,8 +232,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     for e, r in zip(selected, results, strict=True):
         status = "invalid" if e.errors else ("has results" if r["metrics"] else "no results")
         rows.append([e.name, r["method"], r["base"], status, *metric_cells(r["metrics"])])
-    print(table(["spec", "method", "base", "status", "perplexity", "exact_match", "base score"],
-                rows, right={4, 5}))
+    print(table(["spec", "method", "base", "status", *HEADERS], rows, right={4, 5, 6}))
     return EXIT_OK
 
 

@@ -57,26 +57,28 @@ def spec_result(root: Path, entry: Entry) -> dict[str, Any]:
     }
 
 
-METRIC_COLUMNS = ("perplexity", "exact_match")
+METRIC_COLUMNS = ("perplexity", "exact_match", "preference_accuracy")
+HEADERS = ["perplexity", "exact_match", "pref_acc", "base score"]
+BASE_LABELS = (("exact_match", "em"), ("preference_accuracy", "pref"))
 
 
 def metric_cells(metrics: dict[str, Any] | None) -> list[Any]:
-    """perplexity, exact match, and exact match of the base model (before -> after)."""
+    """perplexity, exact match, preference accuracy, and the base model's scores
+    (before -> after): its exact match and preference accuracy, else its perplexity."""
     from repro.ui import fmt_num
 
     if not metrics:
-        return ["-", "-", "-"]
+        return ["-"] * len(HEADERS)
     base = metrics.get("base") or {}
     out = []
     for key in METRIC_COLUMNS:
         v = metrics.get(key)
         out.append(fmt_num(v) if v is not None else "-")
-    b = base.get("exact_match") if isinstance(base, dict) else None
-    bp = base.get("perplexity") if isinstance(base, dict) else None
-    if b is not None:
-        out.append(f"em {fmt_num(b)}")
-    elif bp is not None:
-        out.append(f"ppl {fmt_num(bp)}")
-    else:
-        out.append("-")
+    if not isinstance(base, dict):
+        base = {}
+    scores = [f"{label} {fmt_num(base[key])}" for key, label in BASE_LABELS
+              if base.get(key) is not None]
+    if not scores and base.get("perplexity") is not None:
+        scores = [f"ppl {fmt_num(base['perplexity'])}"]
+    out.append(", ".join(scores) or "-")
     return out

@@ -74,8 +74,8 @@ def with_repro_optimizer(trainer_cls, t: dict[str, Any]):
 class Log:
     """The logged windows of one run: ``rows`` of (step, loss, lr, *extra)."""
 
-    extra: tuple[str, ...] = ()  # (column name, trainer log key) pairs flattened: names only
-    keys: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()  # method-specific columns after step, loss, lr
+    keys: tuple[str, ...] = ()  # the trainer's log key of each extra column
     rows: list[tuple[float, ...]] = field(default_factory=list)
 
     def first(self, column: str) -> float:

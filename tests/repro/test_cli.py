@@ -29,7 +29,7 @@ def test_show_lists_specs_before_any_run(workspace, capsys):
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].split() == ["spec", "method", "base", "status", "perplexity", "exact_match",
-                                "base", "score"]
+                                "pref_acc", "base", "score"]
     assert any(line.startswith("pre ") and "no results" in line for line in lines)
     assert main(["-C", str(workspace), "show", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

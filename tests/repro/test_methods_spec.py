@@ -126,3 +126,13 @@ def test_shipped_chains_validate():
     grpo = entries["trl-grpo"].spec
     assert grpo.spec_refs() == [(("model", "base", "spec"), "trl-sft-chat"),
                                 (("train", "reward", "spec"), "trl-reward")]
+
+
+def test_show_puts_preference_accuracy_next_to_the_base_scores():
+    from repro.show import HEADERS, metric_cells
+
+    metrics = {"exact_match": 0.5, "preference_accuracy": 0.9,
+               "base": {"exact_match": 0.4, "preference_accuracy": 0.8}}
+    cells = dict(zip(HEADERS, metric_cells(metrics), strict=True))
+    assert cells["pref_acc"] != "-" and cells["perplexity"] == "-"
+    assert cells["base score"].startswith("em ") and ", pref " in cells["base score"]
