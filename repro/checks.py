@@ -19,6 +19,7 @@ from repro.schema import (
     PathSource,
     SpecBase,
     SpecReward,
+    reward_sources,
 )
 from repro.workspace import Entry, valid_name
 
@@ -176,9 +177,10 @@ def _check_method(entry: Entry, by_name: dict[str, Entry]) -> None:
         _err(entry, ("evaluate", "metrics"), "preference_accuracy needs preference data",
              f"data.format is '{fmt}'")
 
-    reward = getattr(train, "reward", None)
-    if isinstance(reward, SpecReward):
-        where = ("train", "reward", "spec")
+    for path, reward in reward_sources(train):
+        if not isinstance(reward, SpecReward):
+            continue
+        where = (*path, "spec")
         other = by_name.get(reward.spec)
         if reward.spec == entry.name:
             _err(entry, where, "a spec cannot be its own reward model")

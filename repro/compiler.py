@@ -104,11 +104,10 @@ class Graph:
 
 def spec_refs(params: dict[str, Any]) -> list[str]:
     """The specs a compiled spec entry needs trained first: its base and its reward model."""
-    out = []
-    for ref in (params["model"]["base"], params["train"].get("reward")):
-        if isinstance(ref, dict) and "spec" in ref:
-            out.append(ref["spec"])
-    return out
+    reward = params["train"].get("reward")
+    rewards = reward if isinstance(reward, list) else [reward]
+    return [ref["spec"] for ref in (params["model"]["base"], *rewards)
+            if isinstance(ref, dict) and "spec" in ref]
 
 
 # ----------------------------------------------------------------------------- code deps

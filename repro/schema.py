@@ -402,12 +402,14 @@ class FunctionReward(Section):
         description="exact_match: 1 when the completion equals the reference answer, else 0; "
         "numeric_closeness: 1 / (1 + |completion - answer|) for numbers, else 0"
     )
+    weight: float = Field(1.0, gt=0, le=1000, description="weight in a sum of several rewards")
 
 
 class SpecReward(Section):
     """The reward model trained by another spec (method: reward)."""
 
     spec: str = Field(description="a spec in this workspace whose train.method is reward")
+    weight: float = Field(1.0, gt=0, le=1000, description="weight in a sum of several rewards")
 
 
 RewardSource = Annotated[
@@ -427,12 +429,20 @@ class Grpo(TrainCommon):
 
     method: Literal["grpo"]
     peft: Peft | None = Field(None, description="null = full fine-tune; {kind: lora, ...} = LoRA")
-    reward: RewardSource = Field(description="{function: exact_match} or {spec: <reward spec>}")
+    reward: RewardSource | list[RewardSource] = Field(
+        description="{function: exact_match}, {spec: <reward spec>}, or a list of them "
+        "(their weighted sum)"
+    )
     num_generations: int = Field(8, ge=2, le=1024, description="completions sampled per prompt")
     max_completion_length: int = Field(8, gt=0, le=131072, description="tokens per completion")
     temperature: float = Field(1.0, gt=0, le=10, description="sampling temperature")
     beta: float = Field(
         0.0, ge=0, description="KL penalty towards the base model; 0 = no reference model"
+    )
+    scale_rewards: Literal["group", "batch", "none"] = Field(
+        "group",
+        description="divide advantages by the reward std of the group or batch; none keeps "
+        "the reward's own scale (Dr. GRPO), so small reward-model differences stay small",
     )
 
     @model_validator(mode="after")
@@ -446,6 +456,16 @@ class Grpo(TrainCommon):
 
 
 TRL_METHODS = ("trl-sft", "dpo", "reward", "grpo")
+
+
+def reward_sources(train: Any) -> list[tuple[tuple[Any, ...], Any]]:
+    """A train section's reward sources with their field paths (grpo; else none)."""
+    reward = getattr(train, "reward", None)
+    if reward is None:
+        return []
+    if isinstance(reward, list):
+        return [(("train", "reward", i), r) for i, r in enumerate(reward)]
+    return [(("train", "reward"), reward)]
 
 Train = Annotated[
     Pretrain | Sft | TrlSft | Dpo | RewardModel | Grpo, Field(discriminator="method")
@@ -504,9 +524,9 @@ class Spec(Section):
         refs: list[tuple[tuple[str, ...], str]] = []
         if isinstance(self.model.base, SpecBase):
             refs.append((("model", "base", "spec"), self.model.base.spec))
-        reward = getattr(self.train, "reward", None)
-        if isinstance(reward, SpecReward):
-            refs.append((("train", "reward", "spec"), reward.spec))
+        for path, reward in reward_sources(self.train):
+            if isinstance(reward, SpecReward):
+                refs.append(((*path, "spec"), reward.spec))
         return refs
 
 

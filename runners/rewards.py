@@ -46,8 +46,20 @@ def numeric_closeness(completions: Sequence[Any], answer: Sequence[str], **_: An
 FUNCTIONS = {"exact_match": exact_match, "numeric_closeness": numeric_closeness}
 
 
-def reward_function(reward: dict[str, Any], root: Path):
-    """``(reward_func, processing_class)`` for GRPOTrainer from a spec's ``train.reward``."""
+def reward_functions(reward: dict[str, Any] | list[dict[str, Any]], root: Path):
+    """``(reward_funcs, processing_classes, weights)`` for GRPOTrainer from a spec's
+    ``train.reward`` (one source or a list of them)."""
+    sources = reward if isinstance(reward, list) else [reward]
+    funcs, tokenizers, weights = [], [], []
+    for source in sources:
+        func, tokenizer = _one(source, root)
+        funcs.append(func)
+        tokenizers.append(tokenizer)
+        weights.append(float(source.get("weight", 1.0)))
+    return funcs, tokenizers, weights
+
+
+def _one(reward: dict[str, Any], root: Path):
     if "function" in reward:
         name = reward["function"]
         if name not in FUNCTIONS:

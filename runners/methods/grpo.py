@@ -12,7 +12,7 @@ from typing import Any
 
 from runners.conversations import rl_example
 from runners.errors import RunnerError
-from runners.rewards import reward_function
+from runners.rewards import reward_functions
 
 LOGGED: tuple[tuple[str, str], ...] = (("reward", "reward"),)
 
@@ -22,14 +22,16 @@ def build(ctx) -> Any:
     from trl import GRPOConfig, GRPOTrainer
 
     t = ctx.train
+    funcs, func_tokenizers, weights = reward_functions(t["reward"], ctx.root)
     args = ctx.args(
         GRPOConfig,
         num_generations=int(t["num_generations"]),
         max_completion_length=int(t["max_completion_length"]),
         temperature=float(t["temperature"]),
         beta=float(t["beta"]),
+        scale_rewards=t["scale_rewards"],
+        reward_weights=weights,
     )
-    func, func_tokenizer = reward_function(t["reward"], ctx.root)
     data = Dataset.from_list([rl_example(r, ctx.fmt) for r in ctx.rows])
     # with beta > 0 GRPOTrainer loads its reference model from the model's name, which
     # holds a workspace-relative label: point it at the real location while it does
@@ -43,7 +45,7 @@ def build(ctx) -> Any:
     try:
         return ctx.trainer(GRPOTrainer)(
             model=ctx.model, args=args, train_dataset=data, processing_class=ctx.tokenizer,
-            reward_funcs=func, reward_processing_classes=func_tokenizer,
+            reward_funcs=funcs, reward_processing_classes=func_tokenizers,
         )
     finally:
         config._name_or_path = label

@@ -53,6 +53,11 @@ CASES = {
         GRPO_RM.replace("{spec: rm}", "{spec: rmm}"),
         ["specs/bad.yaml:", "train.reward.spec", "unknown reward spec 'rmm'", "did you mean 'rm'?"],
     ),
+    "grpo_reward_list_names_the_entry": (
+        GRPO_RM.replace("reward: {spec: rm}",
+                        "reward:\n    - {function: exact_match}\n    - {spec: rmm, weight: 0.5}"),
+        ["specs/bad.yaml:", "train.reward.1.spec", "unknown reward spec 'rmm'"],
+    ),
     "grpo_reward_spec_not_a_reward_model": (
         GRPO_RM.replace("{spec: rm}", "{spec: pre}"),
         ["train.reward.spec", "spec 'pre' trains with method 'pretrain', not a reward model"],
@@ -114,7 +119,19 @@ def test_grpo_stage_depends_on_its_reward_model(tmp_path):
     # the reward model's train stage is upstream of grpo's evaluate (skip on failure)
     assert "train-rm" in compiled.graph.upstream("grpo")
     params = yaml.safe_load(compiled.params_yaml)["specs"]["grpo"]["train"]
-    assert params["reward"] == {"spec": "rm"} and params["num_generations"] == 8
+    assert params["reward"] == {"spec": "rm", "weight": 1.0} and params["num_generations"] == 8
+
+
+def test_a_reward_list_compiles_to_weighted_sources(tmp_path):
+    mixed = GRPO_RM.replace("reward: {spec: rm}",
+                            "reward: [{spec: rm, weight: 0.5}, {function: exact_match}]")
+    ws = make_workspace(tmp_path, {"pre.yaml": TINY_PRETRAIN, "rm.yaml": REWARD,
+                                   "grpo.yaml": mixed})
+    compiled = compile_workspace(ws, load_workspace(ws))
+    assert "runs/rm/model" in compiled.graph.stage("train-grpo").deps
+    reward = yaml.safe_load(compiled.params_yaml)["specs"]["grpo"]["train"]["reward"]
+    assert reward == [{"spec": "rm", "weight": 0.5},
+                      {"function": "exact_match", "weight": 1.0}]
 
 
 def test_shipped_chains_validate():
