@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 import typing
 from typing import Any
 
@@ -28,6 +29,8 @@ def _type_name(tp: Any) -> str:
         text = tp.__name__
     elif union_members(tp):
         text = "one of: " + ", ".join(f"`{t}`" for t in union_members(tp))
+    elif origin in (typing.Union, types.UnionType):  # e.g. a mapping or a list of them
+        text = " or ".join(_type_name(a) for a in typing.get_args(tp))
     else:
         text = str(tp)
     return text + (" or null" if optional else "")

@@ -142,7 +142,7 @@ def test_shipped_chains_validate():
         assert entries[name].ok, entries[name].errors
     grpo = entries["trl-grpo"].spec
     assert grpo.spec_refs() == [(("model", "base", "spec"), "trl-sft-chat"),
-                                (("train", "reward", "spec"), "trl-reward")]
+                                (("train", "reward", 0, "spec"), "trl-reward")]
 
 
 def test_show_puts_preference_accuracy_next_to_the_base_scores():

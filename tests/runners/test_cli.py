@@ -80,6 +80,6 @@ def test_unknown_metric(workspace, capsys):
     params["specs"]["pre"]["evaluate"]["metrics"] = ["perplexity", "bleu"]
     write_params(workspace, params)
     assert evaluate.main(["pre", "--root", str(workspace)]) == 1
-    assert "specs.pre.evaluate.metrics[1]: must be 'perplexity' or 'exact_match' (got 'bleu'" in (
+    assert "specs.pre.evaluate.metrics[1]: must be 'perplexity', 'exact_match' or 'preference_accuracy' (got 'bleu'" in (
         capsys.readouterr().err
     )
