@@ -80,6 +80,7 @@ def test_assistant_only_labels(trl_ws):
     from runners import modeling
     from runners.data.chat import ensure_template
     from runners.methods import Context, sft_trl
+    from runners.methods.common import quiet_hf
     from runners.params import resolve_spec
 
     s = resolve_spec(_spec("pre", "chat-test", {"method": "trl-sft", "max_steps": 1,
@@ -92,7 +93,9 @@ def test_assistant_only_labels(trl_ws):
                         {"role": "assistant", "content": "15"},
                         {"role": "user", "content": "4-1"},
                         {"role": "assistant", "content": "3"}]}
-    trainer = sft_trl.build(Context(s["train"], "chat", [row], model, tok, 7, trl_ws, "/tmp/x"))
+    with quiet_hf():
+        trainer = sft_trl.build(Context(s["train"], "chat", [row], model, tok, 7, trl_ws,
+                                        str(trl_ws / "scratch")))
     ex = trainer.train_dataset[0]
     kept = [i for i, label in zip(ex["input_ids"], ex["labels"], strict=True) if label != -100]
     assert tok.decode(kept) == "15</s>3</s>"
