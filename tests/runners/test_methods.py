@@ -155,13 +155,14 @@ def test_grpo_with_a_verifiable_reward_raises_it(trl_ws):
     assert metrics["last_reward"] > 1.25 * metrics["first_reward"]
 
 
-def test_grpo_with_a_reward_model_spec(trl_ws):
+def test_grpo_with_a_reward_model_spec_plus_a_function(trl_ws):
     from runners.train import train
 
     if not (trl_ws / "runs/t-reward/model").is_dir():
         test_reward_model_learns_to_rank(trl_ws)
     spec = _spec("sft-full", "pref-test",
-                 {"method": "grpo", "reward": {"spec": "t-reward"}, "max_steps": 10,
+                 {"method": "grpo", "max_steps": 10,
+                  "reward": [{"spec": "t-reward"}, {"function": "numeric_closeness", "weight": 0.5}],
                   "batch_size": 16, "num_generations": 4, "max_completion_length": 4,
                   "optimizer": {"name": "adamw", "lr": 0.0005}},
                  ["exact_match"])
