@@ -82,7 +82,12 @@ def _compile(root: Path, entries, check: bool = False) -> Any:
     compiled = compile_workspace(root, entries)
     if check:
         return compiled, stale_files(root, compiled)
+    from repro import envlock
+    from repro.paths import ENV_LOCK
+
     written = []
+    if write_atomic(root / ENV_LOCK, envlock.render()):
+        written.append(ENV_LOCK)
     if write_atomic(root / PARAMS_FILE, compiled.params_yaml):
         written.append(PARAMS_FILE)
     if write_atomic(root / DVC_FILE, compiled.dvc_yaml):

@@ -231,7 +231,9 @@ def resolve_params(entry: Entry, key: str) -> dict[str, Any]:
     dumped["data"] = key
     train = dumped["train"]
     dumped["train"] = {"method": train.pop("method"), **train}
-    ordered = {k: dumped[k] for k in ("seed", "data", "model", "train", "evaluate", "tracking")}
+    ordered = {
+        k: dumped[k] for k in ("seed", "determinism", "data", "model", "train", "evaluate", "tracking")
+    }
     return ordered
 
 
@@ -271,7 +273,10 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
         datasets[key] = data
         spec_data[e.name] = key
 
-    deps = {kind: code_deps(root, f"runners.{kind}") for kind in ("prepare", "train", "evaluate")}
+    deps = {
+        kind: [*code_deps(root, f"runners.{kind}"), paths.ENV_LOCK]
+        for kind in ("prepare", "train", "evaluate")
+    }
     stages: list[Stage] = []
     for key in sorted(datasets):
         src, tok = datasets[key]["source"], datasets[key]["tokenizer_from"] or {}
@@ -297,7 +302,9 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
         base = spec.model.base
         base_deps: list[str] = []
         if isinstance(base, SpecBase):
-            base_deps = [str(paths.model_dir(base.spec))]
+            # the model, and the record that says where it came from (lineage points to it)
+            base_deps = [str(paths.model_dir(base.spec)),
+                         str(paths.spec_dir(base.spec) / paths.TRAIN_LINEAGE)]
         elif isinstance(base, PathBase):
             base_deps = [base.path.rstrip("/")]
         # a reward model another spec trains (grpo): the train stage reads it
@@ -309,7 +316,8 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
             name=f"train-{name}",
             cmd=f"python -m runners.train {name}",
             deps=sorted({str(paths.data_dir(key)), *base_deps, *reward_deps, *deps["train"]}),
-            params=[f"{p}.seed", f"{p}.data", f"{p}.model", f"{p}.train", f"{p}.tracking"],
+            params=[f"{p}.seed", f"{p}.determinism", f"{p}.data", f"{p}.model", f"{p}.train",
+                    f"{p}.tracking"],
             outs=[str(paths.model_dir(name)), str(d / paths.TRAIN_LINEAGE)],
             metrics=[str(d / paths.TRAIN_METRICS)],
             plots=[{str(d / paths.TRAIN_LOG): {"x": "step", "y": "loss"}}],
@@ -319,9 +327,10 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
         stages.append(Stage(
             name=f"evaluate-{name}",
             cmd=f"python -m runners.evaluate {name}",
-            deps=sorted({str(paths.data_dir(key)), str(paths.model_dir(name)), *base_deps,
-                         *deps["evaluate"]}),
-            params=[f"{p}.seed", f"{p}.data", f"{p}.model", f"{p}.evaluate", f"{p}.tracking"],
+            deps=sorted({str(paths.data_dir(key)), str(paths.model_dir(name)),
+                         str(d / paths.TRAIN_LINEAGE), *base_deps, *deps["evaluate"]}),
+            params=[f"{p}.seed", f"{p}.determinism", f"{p}.data", f"{p}.model", f"{p}.evaluate",
+                    f"{p}.tracking"],
             outs=[str(d / paths.EVAL_LINEAGE)],
             metrics=[str(d / paths.METRICS)],
             spec=name,

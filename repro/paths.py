@@ -11,6 +11,7 @@ from pathlib import PurePosixPath as P
 PARAMS_FILE = "params.yaml"
 DVC_FILE = "dvc.yaml"
 SPECS_DIR = "specs"
+ENV_LOCK = "env.lock"  # the installed packages, a dependency of every stage (repro/envlock.py)
 RUNS = P("runs")
 DATA_ROOT = RUNS / "_data"
 
@@ -26,6 +27,20 @@ TRAIN_METRICS = "train_metrics.json"
 TRAIN_LINEAGE = "train.lineage.json"
 METRICS = "metrics.json"
 EVAL_LINEAGE = "evaluate.lineage.json"
+# the per-execution part of a stage's record (times, git state, hardware, MLflow run):
+# written next to the lineage record but not a DVC out, so it never reaches dvc.lock
+TRAIN_RUN = "train.run.json"
+EVAL_RUN = "evaluate.run.json"
+# inside a prepared dataset directory: the prepare stage's lineage record
+DATA_LINEAGE = "lineage.json"
+
+
+def lineage_file(stage: str) -> str:
+    return {"train": TRAIN_LINEAGE, "evaluate": EVAL_LINEAGE}[stage]
+
+
+def run_file(stage: str) -> str:
+    return {"train": TRAIN_RUN, "evaluate": EVAL_RUN}[stage]
 
 
 def data_dir(key: str) -> P:

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 SPEC_VERSION = 2
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
@@ -493,9 +501,44 @@ class Evaluate(Section):
 class Tracking(Section):
     mlflow: bool = True
     tracking_uri: str | None = Field(
-        None, description="null = $MLFLOW_TRACKING_URI or sqlite:///mlflow.db in the workspace"
+        None,
+        description="null = $MLFLOW_TRACKING_URI or sqlite:///mlflow.db in the workspace; "
+        "${NAME} is replaced by environment variable NAME at run time (for credentials)",
     )
     experiment: str = Field("repro", min_length=1)
+
+    @field_validator("tracking_uri")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        from repro.secrets import uri_has_password
+
+        if value and uri_has_password(value) and not _only_env_password(value):
+            raise ValueError(
+                "holds a password, which would be written to params.yaml, dvc.lock and git; "
+                "write it as ${SOME_ENV_VAR} (read at run time) or set MLFLOW_TRACKING_PASSWORD"
+            )
+        return value
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+class Determinism(Section):
+    """Seeds always pin Python, NumPy, torch, data order, splits and dropout; this goes further."""
+
+    full: bool = Field(
+        False,
+        description="torch deterministic algorithms only (a non-deterministic op is an error), "
+        "cuDNN deterministic, no cuDNN benchmark, a fixed cuBLAS workspace; slower on GPU",
+    )
+
+
+def _only_env_password(uri: str) -> bool:
+    """True when the password part of ``uri`` is an environment reference such as ``${PW}``."""
+    import re
+
+    m = re.search(r"://[^/\s:@]*:([^@/\s]*)@", uri)
+    return bool(m and re.fullmatch(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}", m.group(1)))
 
 
 # --------------------------------------------------------------------------- the spec
@@ -512,6 +555,7 @@ class Spec(Section):
     )
     description: str = ""
     seed: int = Field(1234, ge=0, le=2**32 - 1)
+    determinism: Determinism = Field(default_factory=Determinism)
     data: Data
     model: Model
     train: Train

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from repro import paths
-from runners import cli, lineage, modeling, stage
+from runners import cli, modeling, stage
 from runners.batching import read_rows
 from runners.data.examples import load_examples
 from runners.errors import RunnerError
-from runners.fileio import sha256_dir, write_json_atomic
+from runners.fileio import write_json_atomic
 from runners.params import resolve_spec
 from runners.prepare import read_manifest
 from runners.scoring import METRICS, score
@@ -59,7 +59,7 @@ def evaluate(
     model_dir = root / paths.model_dir(name)
     out_dir = root / paths.spec_dir(name)
     st = stage.start(spec, s, name, root, STAGE, manifest)
-    started, git, ref, run = st.started, st.git, st.ref, st.run
+    ref, run = st.ref, st.run
 
     try:
         if modeling.is_reward_model(model_dir):
@@ -87,31 +87,12 @@ def evaluate(
             base_metrics.pop("_samples", None)
             metrics["base"] = base_metrics
         write_json_atomic(out_dir / paths.METRICS, metrics)
-        record = lineage.record(
-            stage=STAGE,
-            name=name,
-            spec=spec,
-            data_key=s["data"],
-            manifest=manifest,
-            git=git,
-            started=started,
-            command=command,
-            extra={
-                "base_model": {"kind": ref.kind, "ref": ref.label, "revision": ref.revision},
-                "evaluated_model": {
-                    "path": paths.model_dir(name).as_posix(),
-                    "sha256": sha256_dir(model_dir),
-                },
-                "split": ev["split"],
-                "mlflow_run_id": run.run_id,
-            },
-        )
-        write_json_atomic(out_dir / paths.EVAL_LINEAGE, record)
+        records = stage.finish_records(st, STAGE, spec, s, name, root, manifest, command)
     except BaseException:
         run.finish(failed=True)
         raise
     run.log_metrics({k: v for k, v in flatten(metrics).items() if isinstance(v, int | float)})
-    run.finish([out_dir / paths.METRICS, out_dir / paths.EVAL_LINEAGE])
+    run.finish([out_dir / paths.METRICS, *records])
     for question, answer in samples:
         print(f"  {question}  (model: {answer!r})")
     print(f"evaluated {name}: {_summary(metrics)} -> {paths.spec_dir(name) / paths.METRICS}")

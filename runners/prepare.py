@@ -18,7 +18,7 @@ from typing import Any
 
 from repro import paths
 from repro.hashing import hash_bytes
-from runners import cli
+from runners import cli, lineage
 from runners.data import clean as c
 from runners.data.examples import TOKENS_DIR
 from runners.data.sources import FORMAT_COLUMNS, load_source
@@ -219,6 +219,7 @@ def prepare(
             "tokenizer": tok_info,
         }
         (tmp / paths.DATA_MANIFEST).write_text(dump_json(manifest), encoding="utf-8", newline="\n")
+        lineage.write_prepare(tmp, key, dataset, manifest, root)
         (tmp / CARD).write_text(dump_json(card), encoding="utf-8", newline="\n")
     return manifest
 

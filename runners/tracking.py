@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from repro.secrets import redact, scrub
 
 TAG_SPEC = "repro.spec"
 TAG_ROLE = "repro.role"
@@ -34,8 +37,18 @@ def tracking_uri(tracking: dict[str, Any], root: Path) -> str:
     if env:
         return env
     if tracking.get("tracking_uri"):
-        return str(tracking["tracking_uri"])
+        return expand_env(str(tracking["tracking_uri"]))
     return f"sqlite:///{(root / DB_FILE).resolve().as_posix()}"
+
+
+def expand_env(text: str) -> str:
+    """``${NAME}`` -> the environment variable NAME (how a spec names a credential)."""
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1) not in os.environ:
+            raise ValueError(f"tracking_uri: environment variable {m.group(1)} is not set")
+        return os.environ[m.group(1)]
+
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", sub, text)
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -62,6 +75,7 @@ class StageRun:
     def __init__(self) -> None:
         self._client = None
         self.run_id: str | None = None
+        self.uri: str | None = None  # secrets masked
 
     @classmethod
     def start(
@@ -89,6 +103,7 @@ class StageRun:
 
         _quiet()
         uri = tracking_uri(tracking, root)
+        self.uri = scrub(uri)
         client = MlflowClient(tracking_uri=uri)
         experiment_id = _experiment(client, tracking.get("experiment") or "repro", uri, root)
         parent = _parent_run(client, experiment_id, name)
@@ -97,11 +112,11 @@ class StageRun:
             TAG_ROLE: "stage",
             TAG_STAGE: stage,
             PARENT_TAG: parent,
-            **{k: str(v) for k, v in tags.items() if v is not None},
+            **{k: scrub(str(v)) for k, v in tags.items() if v is not None},
         }
         run = client.create_run(experiment_id, run_name=f"{name}/{stage}", tags=all_tags)
         self._client, self.run_id = client, run.info.run_id
-        flat = [Param(k, _param_value(v)) for k, v in sorted(params.items())]
+        flat = [Param(k, _param_value(v)) for k, v in sorted(redact(params).items())]
         for i in range(0, len(flat), 100):  # MLflow takes at most 100 params per batch
             client.log_batch(self.run_id, params=flat[i : i + 100])
 
@@ -135,7 +150,7 @@ class StageRun:
         try:
             fn()
         except Exception as e:  # tracking must never take a stage down
-            text = str(e).strip().splitlines()
+            text = scrub(str(e)).strip().splitlines()
             print(
                 f"warning: MLflow tracking off: {text[0] if text else type(e).__name__}",
                 file=sys.stderr,

@@ -15,7 +15,7 @@ from typing import Any
 
 from repro import paths
 from repro.schema import TRL_METHODS
-from runners import cli, lineage, modeling, stage
+from runners import cli, modeling, stage
 from runners.data.examples import load_examples
 from runners.errors import RunnerError
 from runners.fileio import atomic_dir, write_json_atomic, write_text_atomic
@@ -43,13 +43,13 @@ def train(
     manifest = read_manifest(data_dir)
     out_dir = root / paths.spec_dir(name)
     st = stage.start(spec, s, name, root, STAGE, manifest)
-    started, git, ref, run = st.started, st.git, st.ref, st.run
+    ref, run = st.ref, st.run
 
     try:
         from runners.loop import fit
-        from runners.seeding import seed_everything
+        from runners.seeding import determinism, seed_everything
 
-        generator = seed_everything(s["seed"])
+        generator = seed_everything(s["seed"], full=determinism(s))
         tokenizer = modeling.resolve_tokenizer(data_dir, ref)
         model = modeling.build_base(s["model"]["base"], ref, tokenizer, s["seed"])
         if t.get("peft") is not None:
@@ -99,28 +99,12 @@ def train(
         )
         write_text_atomic(out_dir / paths.TRAIN_LOG, log_csv)
         write_json_atomic(out_dir / paths.TRAIN_METRICS, metrics)
-        record = lineage.record(
-            stage=STAGE,
-            name=name,
-            spec=spec,
-            data_key=s["data"],
-            manifest=manifest,
-            git=git,
-            started=started,
-            command=command,
-            extra={
-                "base_model": {"kind": ref.kind, "ref": ref.label, "revision": ref.revision},
-                "mlflow_run_id": run.run_id,
-            },
-        )
-        write_json_atomic(out_dir / paths.TRAIN_LINEAGE, record)
+        records = stage.finish_records(st, STAGE, spec, s, name, root, manifest, command)
     except BaseException:
         run.finish(failed=True)
         raise
     run.log_metrics({f"final.{k}": v for k, v in metrics.items()})
-    run.finish(
-        [out_dir / paths.TRAIN_METRICS, out_dir / paths.TRAIN_LINEAGE, out_dir / paths.TRAIN_LOG]
-    )
+    run.finish([out_dir / paths.TRAIN_METRICS, out_dir / paths.TRAIN_LOG, *records])
     print(
         f"trained {name}: loss {metrics['first_loss']:.4f} -> {metrics['last_loss']:.4f} "
         f"in {metrics['steps']} steps -> {paths.spec_dir(name)}"

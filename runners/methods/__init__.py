@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from repro import paths
-from runners import lineage, modeling, stage
+from runners import modeling, stage
 from runners.batching import read_rows
 from runners.errors import RunnerError
 from runners.fileio import atomic_dir, write_json_atomic, write_text_atomic
@@ -87,9 +87,9 @@ def train_trl(
 
     try:
         from runners.data.chat import ensure_template
-        from runners.seeding import seed_everything
+        from runners.seeding import determinism, seed_everything
 
-        seed_everything(s["seed"])
+        seed_everything(s["seed"], full=determinism(s))
         tokenizer = modeling.resolve_tokenizer(data_dir, st.ref)
         if fmt != "text":
             ensure_template(tokenizer, manifest["dataset"].get("chat_template"))
@@ -126,24 +126,15 @@ def train_trl(
             modeling.save(model, tokenizer, tmp, int(t["max_length"]))
         write_text_atomic(out_dir / paths.TRAIN_LOG, log.csv())
         write_json_atomic(out_dir / paths.TRAIN_METRICS, metrics)
-        record = lineage.record(
-            stage="train", name=name, spec=spec, data_key=s["data"], manifest=manifest,
-            git=st.git, started=st.started, command=command,
-            extra={
-                "base_model": {"kind": st.ref.kind, "ref": st.ref.label,
-                               "revision": st.ref.revision},
-                "mlflow_run_id": run.run_id,
-                "trainer": type(trainer).__mro__[1].__name__,
-            },
+        records = stage.finish_records(
+            st, "train", spec, s, name, root, manifest, command,
+            extra={"trainer": type(trainer).__mro__[1].__name__},
         )
-        write_json_atomic(out_dir / paths.TRAIN_LINEAGE, record)
     except BaseException:
         run.finish(failed=True)
         raise
     run.log_metrics({f"final.{k}": v for k, v in metrics.items()})
-    run.finish(
-        [out_dir / paths.TRAIN_METRICS, out_dir / paths.TRAIN_LINEAGE, out_dir / paths.TRAIN_LOG]
-    )
+    run.finish([out_dir / paths.TRAIN_METRICS, out_dir / paths.TRAIN_LOG, *records])
     shown = "".join(
         f", {c} {metrics[f'first_{c}']:.4f} -> {metrics[f'last_{c}']:.4f}" for c in log.extra
     )

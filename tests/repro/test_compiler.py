@@ -28,17 +28,22 @@ def test_byte_identical_for_identical_input(tmp_path):
 def test_stage_params_are_exactly_what_each_stage_reads(workspace):
     dvc = yaml.safe_load(_compile(workspace).dvc_yaml)["stages"]
     assert dvc["train-sft"]["params"] == [
-        "specs.sft.seed", "specs.sft.data", "specs.sft.model", "specs.sft.train",
-        "specs.sft.tracking",
+        "specs.sft.seed", "specs.sft.determinism", "specs.sft.data", "specs.sft.model",
+        "specs.sft.train", "specs.sft.tracking",
     ]
     assert dvc["evaluate-sft"]["params"] == [
-        "specs.sft.seed", "specs.sft.data", "specs.sft.model", "specs.sft.evaluate",
-        "specs.sft.tracking",
+        "specs.sft.seed", "specs.sft.determinism", "specs.sft.data", "specs.sft.model",
+        "specs.sft.evaluate", "specs.sft.tracking",
     ]
     (prep,) = [n for n in dvc if n.startswith("prepare-arithmetic-")]
     assert dvc[prep]["params"] == [f"datasets.{prep.removeprefix('prepare-')}"]
     # the fine-tune depends on the base spec's model, so the pipeline is one DAG
     assert "runs/pre/model" in dvc["train-sft"]["deps"]
+    # ... and on the record of that model, which its own record points to
+    assert "runs/pre/train.lineage.json" in dvc["train-sft"]["deps"]
+    assert "runs/sft/train.lineage.json" in dvc["evaluate-sft"]["deps"]
+    # every stage depends on the environment lock: a package upgrade makes it stale
+    assert all("env.lock" in stage["deps"] for stage in dvc.values())
     assert dvc["train-sft"]["outs"] == ["runs/sft/model", "runs/sft/train.lineage.json"]
     assert dvc["evaluate-sft"]["metrics"] == ["runs/sft/metrics.json"]
 

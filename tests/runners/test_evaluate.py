@@ -2,6 +2,7 @@ import json
 
 from repro import paths
 from runners.evaluate import evaluate
+from runners.fileio import sha256_file
 from tests.runners.conftest import base_params
 
 
@@ -38,7 +39,12 @@ def test_lora_model_loads_base_plus_adapter(pretrained, sft_lora):
     assert metrics["perplexity"] < metrics["base"]["perplexity"]
     lineage = json.loads((pretrained / "runs/sft-lora" / paths.EVAL_LINEAGE).read_text())
     assert lineage["stage"] == "evaluate"
-    assert lineage["evaluated_model"]["path"] == "runs/sft-lora/model"
+    model = lineage["inputs"]["model"]
+    assert model["path"] == "runs/sft-lora/model"
+    # chained: the evaluated model points at the record of the stage that trained it
+    train_record = pretrained / "runs/sft-lora" / paths.TRAIN_LINEAGE
+    assert model["record"] == {"path": "runs/sft-lora/train.lineage.json",
+                               "sha256": sha256_file(train_record)}
 
 
 def test_evaluate_reads_no_train_params(pretrained, sft_lora):

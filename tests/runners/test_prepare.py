@@ -57,7 +57,7 @@ def test_prepare_is_byte_identical_twice(tmp_path, key):
     a, b = _files(tmp_path / "a" / key), _files(tmp_path / "b" / key)
     assert a == b
     expected = {"train.jsonl", "validation.jsonl", "test.jsonl", "manifest.json", "card.json",
-                "tokens/train.parquet", "tokenizer/tokenizer.json"}
+                "lineage.json", "tokens/train.parquet", "tokenizer/tokenizer.json"}
     assert expected <= set(a)
 
 
@@ -332,8 +332,8 @@ def test_main_writes_the_contract_paths(workspace, capsys):
     assert main(["arith-test", "--root", str(workspace)]) == 0
     out = workspace / "runs" / "_data" / "arith-test"
     assert sorted(p.name for p in out.iterdir()) == [
-        "card.json", "manifest.json", "test.jsonl", "tokenizer", "tokens", "train.jsonl",
-        "validation.jsonl",
+        "card.json", "lineage.json", "manifest.json", "test.jsonl", "tokenizer", "tokens",
+        "train.jsonl", "validation.jsonl",
     ]
     assert "prepared arith-test" in capsys.readouterr().out
 

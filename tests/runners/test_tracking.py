@@ -51,18 +51,19 @@ def test_stage_runs_grouped_under_a_spec_run(tracked):
         assert tags["mlflow.parentRunId"] == parents[0].info.run_id
         assert tags["repro.spec"] == "tracked"
         assert tags["repro.spec_hash"] == lineage["spec_hash"]
-        assert tags["repro.data_hash"] == lineage["data"]["data_hash"]
+        assert tags["repro.data_hash"] == lineage["inputs"]["data"]["data_hash"]
         assert run.info.status == "FINISHED"
         assert run.data.params["train.optimizer.lr"] == "0.005"
         assert run.data.params["dataset.source.builtin"] == "arithmetic"
     train_run = stages["train"]
-    assert lineage["mlflow_run_id"] == train_run.info.run_id
+    run_record = json.loads((root / "runs/tracked/train.run.json").read_text())
+    assert run_record["tracking"]["mlflow_run_id"] == train_run.info.run_id
     loss = client.get_metric_history(train_run.info.run_id, "loss")
     assert [m.step for m in loss] == [5, 10, 15, 20]
     assert "final.last_loss" in train_run.data.metrics
     assert "perplexity" in stages["evaluate"].data.metrics
     artifacts = {a.path for a in client.list_artifacts(train_run.info.run_id)}
-    assert {"train_metrics.json", "train.lineage.json", "train_log.csv"} <= artifacts
+    assert {"train_metrics.json", "train.lineage.json", "train.run.json", "train_log.csv"} <= artifacts
     assert list((root / "mlartifacts").glob("*/artifacts/train_metrics.json"))
     assert not list((root / "runs").rglob("mlartifacts"))
 
@@ -75,8 +76,8 @@ def test_tracking_failure_leaves_outputs_intact(tracked, capsys):
     saved = json.loads((root / "runs/untracked/train_metrics.json").read_text())
     assert saved == metrics
     assert (root / "runs/untracked/model/model.safetensors").is_file()
-    lineage = json.loads((root / "runs/untracked/train.lineage.json").read_text())
-    assert lineage["mlflow_run_id"] is None
+    run_record = json.loads((root / "runs/untracked/train.run.json").read_text())
+    assert run_record["tracking"]["mlflow_run_id"] is None
 
 
 def test_tracking_off_imports_no_mlflow(pretrained, tmp_path):

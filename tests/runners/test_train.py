@@ -22,18 +22,20 @@ def test_pretrain_outputs_and_lineage(pretrained):
     lineage = json.loads((out / paths.TRAIN_LINEAGE).read_text())
     params = base_params()
     manifest = json.loads((pretrained / "runs/_data/grammar-test/manifest.json").read_text())
-    assert lineage["schema_version"] == 1
+    assert lineage["lineage_version"] == 2
     assert lineage["stage"] == "train" and lineage["spec"] == "pre"
     assert lineage["spec_hash"] == spec_hash(
         params["specs"]["pre"], params["datasets"]["grammar-test"]
     )
-    assert lineage["data"]["key"] == "grammar-test"
-    assert lineage["data"]["data_hash"] == manifest["data_hash"]
-    assert lineage["seed"] == 7
-    assert set(lineage["code"]) >= {"git_commit", "git_dirty", "runners"}
+    data = lineage["inputs"]["data"]
+    assert data["key"] == "grammar-test" and data["data_hash"] == manifest["data_hash"]
+    assert lineage["determinism"]["seed"] == 7
+    assert "runners/loop.py" in lineage["code"]["sources"]
     versions = lineage["environment"]["versions"]
-    assert {"python", "torch", "transformers", "peft", "tokenizers", "mlflow"} <= set(versions)
-    assert lineage["duration_s"] >= 0 and lineage["started"] <= lineage["ended"]
+    assert {"torch", "transformers", "peft", "tokenizers", "mlflow"} <= set(versions)
+    run = json.loads((out / paths.TRAIN_RUN).read_text())
+    assert run["duration_s"] >= 0 and run["started"] <= run["ended"]
+    assert set(run["git"]) == {"commit", "dirty", "diff_sha256"}
     # no absolute paths of this machine in the saved model
     assert str(pretrained) not in (out / "model" / "config.json").read_text()
 
