@@ -367,6 +367,65 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_lineage(args: argparse.Namespace) -> int:
+    from repro.lineage import ancestry, load_result, render_tree, tree_json
+
+    result = load_result(args.result, Path(args.C) if args.C else None)
+    tree = ancestry(result)
+    if args.json:
+        print(json.dumps({"result": args.result, "spec": result.spec,
+                          "source": result.source.label, "notes": result.notes,
+                          "metrics": result.metrics, "tree": tree_json(tree)}, indent=2))
+        return EXIT_OK
+    if tree.record is None:
+        raise ReproError(f"{args.result}: no lineage records (build it first)")
+    print(render_tree(tree))
+    for note in result.notes:
+        print(style(f"note: {note}", "dim"))
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from repro.diff import compare, render
+    from repro.lineage import load_result
+
+    cwd = Path(args.C) if args.C else None
+    d = compare(load_result(args.a, cwd), load_result(args.b, cwd))
+    if args.json:
+        print(json.dumps(d.as_dict(), indent=2, default=str))
+    else:
+        print(render(d))
+    return EXIT_FAILED if d.verdict == "reproducibility failure" else EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from repro.diff import render
+    from repro.verify import ABS_TOL, REL_TOL, verify
+
+    root = Path(args.C).resolve() if args.C else Path.cwd()
+    say = (lambda line: print(line, file=sys.stderr)) if args.json else print
+    v = verify(root, args.result, keep=args.keep, say=say)
+    if args.json:
+        print(json.dumps(v.as_dict(), indent=2, default=str))
+    else:
+        for note in v.notes:
+            print(style(f"note: {note}", "dim"))
+        print(render(v.diff))
+        print()
+        mode = ("bit for bit (same hardware)" if v.same_hardware
+                else f"within rel {REL_TOL} / abs {ABS_TOL} (different hardware)")
+        if v.reproduced:
+            print(style(f"reproduced: {v.spec} rebuilt at {(v.commit or '')[:12]} matches "
+                        f"{mode}", "green"))
+        else:
+            print(style(f"NOT reproduced: {len(v.mismatches)} output(s) differ ({mode})", "red"))
+            for m in v.mismatches:
+                print(f"  {m['key']}: {m['a']} -> {m['b']}")
+        if args.keep:
+            print(f"scratch copy kept: {v.scratch}")
+    return EXIT_OK if v.reproduced else EXIT_FAILED
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -417,6 +476,19 @@ def build_parser() -> argparse.ArgumentParser:
     s = add("schema", cmd_schema, "print the spec JSON Schema (for editor completion)")
     s.add_argument("-o", "--output", metavar="FILE", help="write to FILE")
     s.add_argument("--markdown", action="store_true", help="the field reference as Markdown")
+    lg = add("lineage", cmd_lineage, "the ancestry of a result: spec, data, base model, code, "
+             "environment, hardware")
+    lg.add_argument("result", metavar="RESULT",
+                    help="a spec name or file, a run directory, REV:specs/x.yaml or an MLflow run id")
+    d = add("diff", cmd_diff, "every input that differs between two results, next to the "
+            "metric deltas (exit 1: same inputs, different outputs)")
+    d.add_argument("a", metavar="A", help="a spec name or file, a run directory, "
+                   "REV:specs/x.yaml or an MLflow run id")
+    d.add_argument("b", metavar="B", help="the same kinds as A")
+    v = add("verify", cmd_verify, "rebuild a result in a scratch copy at its recorded commit; "
+            "exit 0 only when it comes out the same")
+    v.add_argument("result", metavar="SPEC|RESULT", help="a spec name or file, or a run directory")
+    v.add_argument("--keep", action="store_true", help="keep the scratch copy")
     i = add("init", cmd_init, "create a new workspace (git, DVC, a starter spec)")
     i.add_argument("dir", nargs="?", default=".", metavar="DIR")
     return p

@@ -11,6 +11,12 @@ class ReproError(Exception):
     exit_code = 2
 
 
+class ReproFailure(ReproError):
+    """Something ran and failed (a rebuild, a verification): exit code 1."""
+
+    exit_code = 1
+
+
 @dataclass(frozen=True)
 class Pos:
     """A source position, 1-based. ``line == 0`` means 'no line' (e.g. a --set override)."""

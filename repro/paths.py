@@ -10,6 +10,7 @@ from pathlib import PurePosixPath as P
 
 PARAMS_FILE = "params.yaml"
 DVC_FILE = "dvc.yaml"
+DVC_LOCK = "dvc.lock"
 SPECS_DIR = "specs"
 ENV_LOCK = "env.lock"  # the installed packages, a dependency of every stage (repro/envlock.py)
 RUNS = P("runs")
