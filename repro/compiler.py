@@ -8,7 +8,6 @@ order and nothing time- or machine-dependent is written. Stages written by hand 
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import io
 import json
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from repro import paths
+from repro.codedeps import code_deps
 from repro.errors import ReproError
 from repro.schema import BuiltinSource, HubBase, HubSource, PathBase, PathSource, SpecBase
 from repro.workspace import Entry
@@ -108,67 +108,6 @@ def spec_refs(params: dict[str, Any]) -> list[str]:
     rewards = reward if isinstance(reward, list) else [reward]
     return [ref["spec"] for ref in (params["model"]["base"], *rewards)
             if isinstance(ref, dict) and "spec" in ref]
-
-
-# ----------------------------------------------------------------------------- code deps
-
-
-def _module_file(root: Path, module: str) -> Path | None:
-    parts = module.split(".")
-    as_pkg = root.joinpath(*parts, "__init__.py")
-    as_mod = root.joinpath(*parts[:-1], parts[-1] + ".py")
-    if as_mod.is_file():
-        return as_mod
-    if as_pkg.is_file():
-        return as_pkg
-    return None
-
-
-def code_deps(root: Path, module: str, packages: tuple[str, ...] = ("runners", "repro")) -> list[str]:
-    """Source files of ``module`` and every module of ``packages`` it imports (transitively).
-
-    Found by reading the import statements (including imports inside functions), so the
-    list is exactly what the stage can run. Empty when the package is not in the workspace
-    (a workspace made by ``repro init`` runs the installed runners).
-    """
-    seen: dict[str, Path] = {}
-    todo = [module]
-    while todo:
-        mod = todo.pop()
-        if mod in seen:
-            continue
-        file = _module_file(root, mod)
-        if file is None:
-            continue
-        seen[mod] = file
-        # a package's __init__ runs when anything inside it is imported
-        parts = mod.split(".")
-        for i in range(1, len(parts)):
-            todo.append(".".join(parts[:i]))
-        is_pkg = file.name == "__init__.py"
-        tree = ast.parse(file.read_text(encoding="utf-8"), str(file))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    anchor = parts if is_pkg else parts[:-1]
-                    anchor = anchor[: len(anchor) - (node.level - 1)]
-                    base = ".".join([*anchor, node.module] if node.module else anchor)
-                else:
-                    base = node.module or ""
-                names = [base] + [f"{base}.{a.name}" for a in node.names]
-            else:
-                continue
-            for name in names:
-                if name.split(".")[0] in packages:
-                    todo.append(name)
-    files = sorted(
-        str(f.relative_to(root)).replace("\\", "/")
-        for f in seen.values()
-        if not (f.name == "__init__.py" and f.stat().st_size == 0)
-    )
-    return files
 
 
 # ----------------------------------------------------------------------------- graph

@@ -97,7 +97,7 @@ def facts(result: Result) -> Facts:
     have_runs = have_records = False
     for role, node in walk(tree):
         r = node.record
-        if r is None:
+        if r is None or node.repeat:
             continue
         have_records = True
         for path, sha in ((r.get("code") or {}).get("sources") or {}).items():
