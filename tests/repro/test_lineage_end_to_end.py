@@ -63,7 +63,7 @@ def test_rebuild_verify_diff_and_no_secrets(tmp_path):
     # verify: a scratch clone at the recorded commit rebuilds the same bits
     v = json.loads(repro(ws, "verify", "--json", "pre").stdout)
     assert v["reproduced"] and v["same_hardware"] and v["mismatches"] == []
-    assert v["commit"] == sh("git", "rev-parse", "HEAD~1", cwd=ws).stdout.strip()
+    assert v["commit"] == sh("git", "rev-parse", "HEAD", cwd=ws).stdout.strip()  # the --force run
 
     # lineage as JSON names the environment lock every stage depends on
     tree = json.loads(repro(ws, "lineage", "--json", "pre").stdout)["tree"]
