@@ -426,6 +426,60 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if v.reproduced else EXIT_FAILED
 
 
+def _upgrade_files(root: Path, wanted: list[str]) -> list[Path]:
+    """Every YAML file under specs/ (bases too), or the named specs and their extends chains."""
+    from repro.loader import load_spec_file
+    from repro.workspace import spec_files
+
+    base = root / "specs"
+    if not wanted:
+        return sorted(p for p in base.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+                      and not any(part.startswith(".") for part in p.relative_to(base).parts))
+    by_name = {p.stem: p for p in spec_files(root)}
+    out: list[Path] = []
+    for w in wanted:
+        path = Path(w) if Path(w).suffix in (".yaml", ".yml") else by_name.get(w)
+        if path is None or not path.is_file():
+            raise ReproError(f"no spec named '{w}'; specs live in specs/*.yaml")
+        doc = load_spec_file(path, root)
+        for src in doc.sources:
+            p = (root / src).resolve()
+            if p not in out:
+                out.append(p)
+    return out
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    from repro.migrate import upgrade_file, upgrade_text
+    from repro.schema import SPEC_VERSION
+    from repro.workspace import rel
+
+    root = _root(args)
+    files = _upgrade_files(root, list(args.specs))
+    report = []
+    for path in files:
+        if args.check:
+            _, changes = upgrade_text(path.read_text(encoding="utf-8"))
+        else:
+            changes = upgrade_file(path)
+        report.append({"file": rel(root, path), "changes": changes})
+    stale = [r for r in report if r["changes"]]
+    if args.json:
+        print(json.dumps({"spec_version": SPEC_VERSION, "check": args.check, "files": report},
+                         indent=2))
+    else:
+        for r in stale:
+            verb = "needs upgrading" if args.check else "upgraded"
+            print(f"{r['file']}: {verb}: " + "; ".join(r["changes"]))
+        if not stale:
+            print(f"{style('ok', 'green')}: {len(report)} file(s) already at spec_version "
+                  f"{SPEC_VERSION}")
+        elif not args.check:
+            print(f"{len(stale)} file(s) rewritten in place (comments kept); "
+                  "the compiled specs are unchanged")
+    return EXIT_FAILED if (args.check and stale) else EXIT_OK
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -489,6 +543,10 @@ def build_parser() -> argparse.ArgumentParser:
             "exit 0 only when it comes out the same")
     v.add_argument("result", metavar="SPEC|RESULT", help="a spec name or file, or a run directory")
     v.add_argument("--keep", action="store_true", help="keep the scratch copy")
+    u = add("upgrade", cmd_upgrade, "rewrite older spec files to the current spec_version "
+            "in place, keeping comments", specs=True)
+    u.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if a file needs upgrading")
     i = add("init", cmd_init, "create a new workspace (git, DVC, a starter spec)")
     i.add_argument("dir", nargs="?", default=".", metavar="DIR")
     return p

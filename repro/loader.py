@@ -290,6 +290,11 @@ def load_spec_file(path: Path, root: Path | None = None, _chain: tuple[Path, ...
     if len(_chain) > MAX_EXTENDS_DEPTH:
         raise SpecError(f"'extends' chain deeper than {MAX_EXTENDS_DEPTH}", pos=Pos(str(path)))
     doc = load_yaml_file(path, root)
+    # each file is upgraded from its own spec_version before merging: a v2 spec may extend
+    # a v1 base (the merged document's version alone would leave the base's old fields)
+    from repro.migrate import upgrade
+
+    upgrade(doc.data)
     parents = doc.data.pop("extends", None)
     if parents is None:
         return doc

@@ -5,6 +5,12 @@ They run on the merged document (after ``extends``), before validation, so an ol
 spec keeps loading; ``repro upgrade`` writes the result back to the file.
 Migrations are idempotent on input that is already new, so a file that leaves
 ``spec_version`` out (treated as version 1) is never harmed by them.
+
+The loader also upgrades every file of an ``extends`` chain on its own before merging,
+so a current spec may extend an older base. To add version N+1: bump ``SPEC_VERSION``
+in repro/schema.py, write ``_vN_to_vN1(doc) -> list of changes`` (edit the mapping in
+place: ``repro upgrade`` hands it ruamel's commented mapping, so whatever it does not
+touch keeps its comments and layout) and register it in ``MIGRATIONS``.
 """
 
 from __future__ import annotations
@@ -53,4 +59,54 @@ def upgrade(doc: Doc) -> list[str]:
         v += 1
     changes.append(f"spec_version: {version_of(doc)} -> {SPEC_VERSION}")
     doc["spec_version"] = SPEC_VERSION
+    return changes
+
+
+# ----------------------------------------------------------------------------- upgrade files
+
+
+def upgrade_text(text: str) -> tuple[str, list[str]]:
+    """``text`` (one spec file) upgraded to SPEC_VERSION, comments and layout kept.
+
+    Round-trips through ruamel.yaml: the migrations edit the commented mapping in place,
+    so only the values they change move. Returns the new text and the changes made
+    (empty, and the text unchanged, when the file is current).
+    """
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt", pure=True)
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    doc = yaml.load(text)
+    if not isinstance(doc, dict):
+        return text, []
+    if "spec_version" not in doc:
+        if version_of(doc) >= SPEC_VERSION:
+            return text, []
+        doc.insert(0, "spec_version", 1)  # upgrade() sets it in place: keep it first
+    changes = upgrade(doc)
+    if not changes:
+        return text, []
+    buf = io.StringIO()
+    yaml.dump(doc, buf)
+    return buf.getvalue(), changes
+
+
+def upgrade_file(path) -> list[str]:
+    """Upgrade one spec file in place (atomically); return the changes made."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    new, changes = upgrade_text(text)
+    if changes and new != text:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(new)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
     return changes

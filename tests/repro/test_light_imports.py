@@ -14,7 +14,8 @@ HEAVY = ("torch", "transformers", "datasets", "peft", "trl", "mlflow", "dvc", "t
 def test_cli_import_loads_no_ml_stack():
     code = (
         "import sys, repro.cli, repro.compiler, repro.checks, repro.show, repro.pin, "
-        "repro.datahash, repro.datacard\n"
+        "repro.datahash, repro.datacard, repro.lineage\n"
+        "import repro.diff, repro.verify, repro.envlock, repro.secrets, repro.codedeps\n"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -6,6 +6,7 @@ import pytest
 
 from repro.errors import SpecError
 from repro.loader import apply_overrides, deep_merge, load_spec_file, load_yaml_file
+from repro.schema import SPEC_VERSION
 
 
 def test_positions_of_keys_and_values(tmp_path):
@@ -25,8 +26,9 @@ def test_extends_deep_merges_and_child_wins(tmp_path):
     child = tmp_path / "c.yaml"
     child.write_text("extends: _base/b.yaml\ntrain:\n  optimizer: {lr: 0.5}\n")
     doc = load_spec_file(child, tmp_path)
-    assert doc.data == {"seed": 1, "train": {"batch_size": 8,
-                                             "optimizer": {"name": "adamw", "lr": 0.5}}}
+    # each file is upgraded to the current spec_version before the merge
+    assert doc.data == {"seed": 1, "spec_version": SPEC_VERSION,
+                        "train": {"batch_size": 8, "optimizer": {"name": "adamw", "lr": 0.5}}}
     # errors in inherited fields point into the base file; overridden ones into the child
     assert doc.pos(("seed",)).file == "_base/b.yaml"
     assert doc.pos(("train", "optimizer", "lr")).file == "c.yaml"

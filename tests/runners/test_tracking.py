@@ -114,3 +114,12 @@ def test_flatten():
         "e": None,
         "f": {},
     }
+
+
+def test_tracking_uri_takes_credentials_from_the_environment(monkeypatch, tmp_path):
+    from runners.tracking import tracking_uri
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("REPRO_TEST_PW", "s3cret")
+    spec_uri = {"tracking_uri": "http://alice:${REPRO_TEST_PW}@mlflow.example/"}
+    assert tracking_uri(spec_uri, tmp_path) == "http://alice:s3cret@mlflow.example/"
