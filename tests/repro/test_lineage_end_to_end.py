@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -58,6 +59,15 @@ def test_rebuild_verify_diff_and_no_secrets(tmp_path):
     # the committed revision against the workspace: read through dvc.lock + the DVC cache
     out = repro(ws, "diff", "--json", "HEAD:specs/pre.yaml", "pre").stdout
     d = json.loads(out)
+    assert d["verdict"] == "identical" and d["a"]["stages"] == ["evaluate", "train"]
+
+    # an MLflow run id: the records logged as that run's artifacts
+    db = sqlite3.connect(ws / "mlflow.db")
+    (run_id,) = db.execute(
+        "select r.run_uuid from runs r join tags t on t.run_uuid = r.run_uuid where "
+        "t.key = 'repro.stage' and t.value = 'evaluate' order by r.start_time desc limit 1"
+    ).fetchone()
+    d = json.loads(repro(ws, "diff", "--json", run_id, "runs/pre").stdout)
     assert d["verdict"] == "identical" and d["a"]["stages"] == ["evaluate", "train"]
 
     # verify: a scratch clone at the recorded commit rebuilds the same bits
