@@ -325,9 +325,13 @@ def _fill(result: Result, rel_dir: str) -> Result:
 
 
 def _workspace_root(start: Path) -> Path:
-    from repro.workspace import find_root
-
-    return find_root(start)
+    """The nearest folder at or above ``start`` with specs/ (as repro.workspace.find_root,
+    without importing the schema: diff and lineage stay light)."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        if (folder / paths.SPECS_DIR).is_dir():
+            return folder
+    raise ReproError(f"no repro workspace at or above {here} (no '{paths.SPECS_DIR}/' folder)")
 
 
 def load_result(text: str, cwd: Path | None = None) -> Result:

@@ -170,8 +170,9 @@ def test_diff_imports_no_ml_stack(tmp_path):
     write_result(tmp_path / "a")
     write_result(tmp_path / "b")
     code = (
-        "import sys\nfrom repro.cli import main\n"
-        f"rc = main(['diff', {str(tmp_path / 'a/runs/s')!r}, {str(tmp_path / 'b/runs/s')!r}])\n"
+        "import sys, os\nfrom repro.cli import main\n"
+        f"os.chdir({str(tmp_path / 'a')!r})\n"
+        f"rc = main(['diff', 's', {str(tmp_path / 'b/runs/s')!r}])\n"
         "heavy = [m for m in ('torch', 'transformers', 'mlflow', 'dvc', 'numpy', 'pydantic')"
         " if m in sys.modules]\n"
         "print('HEAVY', heavy, rc)"

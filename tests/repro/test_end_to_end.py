@@ -51,7 +51,7 @@ def test_repro_twice_then_change_one_field(tmp_path):
         d = ws / "runs" / name
         assert (d / "model").is_dir() and (d / "metrics.json").is_file()
         lineage = json.loads((d / "train.lineage.json").read_text())
-        assert lineage["spec"] == name and lineage["seed"] == 7
+        assert lineage["spec"] == name and lineage["determinism"]["seed"] == 7
 
     # second run: nothing re-runs
     second = repro(ws)
