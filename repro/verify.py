@@ -6,8 +6,10 @@
    the index; a plain ``git clone --shared`` of the commit is independent), applying
    the uncommitted diff when the record was dirty and this workspace still has the
    very same diff (checked by its hash).
-3. Run ``repro run <spec>`` there: every stage the result needs, from nothing, with
-   its own DVC cache and MLflow store (thrown away afterwards).
+3. Write ``env.lock`` for the environment of now, then ``dvc repro`` the result's stage
+   there, on the ``params.yaml`` it was built from (not recompiled, so ``--set``
+   overrides survive): every stage it needs, from nothing, with its own DVC cache and
+   MLflow store (thrown away afterwards).
 4. Compare: on the same hardware, bit for bit (the hash of every output: weights,
    metrics, logs, prepared data); on other hardware, metrics within a tolerance that is
    printed, since float reductions are allowed to differ there.
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from repro import paths
+from repro import envlock, paths
 from repro.errors import ReproError, ReproFailure
 from repro.lineage import Result, WorkspaceSource, git, load_result
 
@@ -142,11 +144,18 @@ def verify(root: Path, target: str, keep: bool = False, say=print) -> Verificati
                                notes)
         if not (scratch / ".dvc").is_dir():
             raise ReproError(f"commit {commit[:12]} has no .dvc/ folder: nothing to rebuild with")
-        env = {**os.environ, "DVC_NO_ANALYTICS": "1", "NO_COLOR": "1"}
+        # the environment as it is now (so a package difference shows up in the comparison),
+        # then DVC on the params.yaml the result was built from (as committed, plus the
+        # recorded uncommitted diff): no recompiling, so `--set` overrides are kept too
+        (scratch / paths.ENV_LOCK).write_text(envlock.render(), encoding="utf-8")
+        bindir = str(Path(sys.executable).parent)
+        env = {**os.environ, "DVC_NO_ANALYTICS": "1", "NO_COLOR": "1",
+               "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
         env.pop("MLFLOW_TRACKING_URI", None)  # the scratch copy logs to its own store
-        say(f"rebuilding {original.spec} at {commit[:12]} in {scratch} ...")
+        target = f"{'evaluate' if 'evaluate' in original.records else 'train'}-{original.spec}"
+        say(f"rebuilding {original.spec} at {commit[:12]} in {scratch} (dvc repro {target}) ...")
         proc = subprocess.run(
-            [sys.executable, "-m", "repro.cli", "run", original.spec],
+            [sys.executable, "-m", "dvc", "repro", target],
             cwd=scratch, env=env, capture_output=True, text=True, check=False,
         )
         log = proc.stdout + proc.stderr
