@@ -247,8 +247,9 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
         elif isinstance(base, PathBase):
             base_deps = [base.path.rstrip("/")]
         # a reward model another spec trains (grpo): the train stage reads it
-        reward_deps = [str(paths.model_dir(ref)) for path, ref in spec.spec_refs()
-                       if path[0] == "train"]
+        reward_deps = [dep for path, ref in spec.spec_refs() if path[0] == "train"
+                       for dep in (str(paths.model_dir(ref)),
+                                   str(paths.spec_dir(ref) / paths.TRAIN_LINEAGE))]
         p = f"specs.{name}"
         d = paths.spec_dir(name)
         stages.append(Stage(

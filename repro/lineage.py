@@ -473,6 +473,10 @@ def _children(source: Source, record: dict[str, Any], seen: set[str]) -> list[tu
         node = _pointed(source, ptr, kind, seen)
         if node is not None:
             out.append((role, node))
+    for item in inputs.get("reward_models") or []:  # GRPO: other specs' reward models
+        node = _pointed(source, item.get("record"), "train", seen)
+        if node is not None:
+            out.append(("reward_model", node))
     return out
 
 

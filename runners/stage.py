@@ -48,6 +48,16 @@ def inputs(root: Path, s: dict[str, Any], name: str, stage: str, manifest: dict[
         "tokenizer": lineage.tokenizer_input(root, s["data"]),
         "base_model": lineage.base_input(root, s["model"]["base"], ref),
     }
+    reward = (s.get("train") or {}).get("reward") if stage == "train" else None
+    refs = [r["spec"] for r in (reward if isinstance(reward, list) else [reward])
+            if isinstance(r, dict) and "spec" in r]
+    if refs:  # GRPO rewarded by reward models other specs trained
+        out["reward_models"] = [{
+            "spec": ref,
+            "path": paths.model_dir(ref).as_posix(),
+            "sha256": lineage.content_hash(root / paths.model_dir(ref)),
+            "record": lineage.pointer(root, paths.spec_dir(ref) / paths.TRAIN_LINEAGE),
+        } for ref in refs]
     if stage == "evaluate":
         out["model"] = {
             "path": paths.model_dir(name).as_posix(),

@@ -169,6 +169,13 @@ def test_grpo_with_a_reward_model_spec_plus_a_function(trl_ws):
     metrics = train(spec, "t-grpo-rm", trl_ws)
     assert metrics["steps"] == 10
     assert metrics["last_reward"] > metrics["first_reward"]
+    # the lineage record names the reward model by content hash and points at its record
+    import json
+
+    record = json.loads((trl_ws / "runs/t-grpo-rm/train.lineage.json").read_text())
+    (rm,) = record["inputs"]["reward_models"]
+    assert rm["spec"] == "t-reward" and rm["record"]["path"] == "runs/t-reward/train.lineage.json"
+    assert record["trainer"] == "GRPOTrainer"
 
 
 def test_exact_match_reward_function():
