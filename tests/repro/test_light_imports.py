@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 from tests.conftest import ROOT
 
@@ -22,10 +21,12 @@ def test_cli_import_loads_no_ml_stack():
     assert out.stdout.strip() == ""
 
 
-def test_validate_shipped_specs_is_fast():
-    cmd = [sys.executable, "-m", "repro.cli", "-C", str(ROOT), "validate"]
-    subprocess.run(cmd, capture_output=True, check=True)  # warm the file cache
-    t = time.perf_counter()
-    subprocess.run(cmd, capture_output=True, check=True)
-    # includes interpreter start-up; the budget is 0.5 s, leave room for a loaded machine
-    assert time.perf_counter() - t < 1.5
+def test_validating_the_shipped_specs_loads_no_ml_stack():
+    """What keeps `repro validate` instant (its timing is in BENCHMARKS.md, not a test)."""
+    code = (
+        "import sys\nfrom repro.cli import main\n"
+        f"rc = main(['-C', {str(ROOT)!r}, 'validate'])\n"
+        f"print(rc, ','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0"
