@@ -11,8 +11,8 @@ from pathlib import Path
 
 from repro.errors import SpecError
 from repro.schema import (
+    ARCH_MODULES,
     BUILTINS,
-    LLAMA_MODULES,
     BuiltinSource,
     ConfigBase,
     PathBase,
@@ -125,12 +125,34 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
     _check_method(entry, by_name)
 
     peft = getattr(train, "peft", None)
-    if peft is not None and _builds_from_llama_config(entry, by_name):
-        missing = [m for m in peft.target_modules if m not in LLAMA_MODULES]
+    arch = _config_arch(entry, by_name)
+    if peft is not None and arch is not None:
+        modules = ARCH_MODULES[arch]
+        missing = [m for m in peft.target_modules if m not in modules]
         if missing:
             _err(entry, ("train", "peft", "target_modules"),
-                 f"no module named {', '.join(repr(m) for m in missing)} in this model",
-                 "modules that exist: " + ", ".join(LLAMA_MODULES))
+                 f"no module named {', '.join(repr(m) for m in missing)} in this {arch} model",
+                 "modules that exist: " + ", ".join(modules))
+    if peft is not None and peft.kind == "qlora" and isinstance(base, ConfigBase):
+        _err(entry, ("train", "peft", "kind"),
+             "qlora quantizes pretrained weights, but model.base builds a new model",
+             "use kind: lora, or start from a trained spec, a path or a hub id")
+
+    if train.precision == "fp16":
+        from repro.hardware import cuda_available
+
+        if not cuda_available():
+            _err(entry, ("train", "precision"),
+                 "fp16 needs a CUDA GPU and this machine has none",
+                 "use bf16 (autocast works on CPU too) or fp32")
+
+    dist = train.distributed
+    if dist is not None and dist.config_file is not None:
+        if not (root / dist.config_file).is_file():
+            _err(entry, ("train", "distributed", "config_file"),
+                 f"accelerate config '{dist.config_file}' not found",
+                 "write one with 'accelerate config --config_file FILE'; paths are relative "
+                 "to the workspace root")
 
 
 ANSWER_FORMATS = ("instruction", "chat", "preference")  # rows with a reference answer
@@ -200,14 +222,16 @@ def _check_method(entry: Entry, by_name: dict[str, Entry]) -> None:
                  "point it at a spec with train.method: reward, or use {function: exact_match}")
 
 
-def _builds_from_llama_config(entry: Entry, by_name: dict[str, Entry], depth: int = 0) -> bool:
+def _config_arch(entry: Entry, by_name: dict[str, Entry], depth: int = 0) -> str | None:
+    """The arch of the config a spec's model is built from (through base specs), if any."""
     base = entry.spec.model.base if entry.spec else None
     if isinstance(base, ConfigBase):
-        return True
+        return base.config.arch
     if isinstance(base, SpecBase) and depth < 64:
         other = by_name.get(base.spec)
-        return other is not None and other.ok and _builds_from_llama_config(other, by_name, depth + 1)
-    return False
+        if other is not None and other.ok:
+            return _config_arch(other, by_name, depth + 1)
+    return None
 
 
 def _check_cycles(entries: list[Entry], by_name: dict[str, Entry]) -> None:

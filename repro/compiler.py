@@ -252,10 +252,12 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
                                    str(paths.spec_dir(ref) / paths.TRAIN_LINEAGE))]
         p = f"specs.{name}"
         d = paths.spec_dir(name)
+        launch, launch_deps = train_command(spec.train, name)
         stages.append(Stage(
             name=f"train-{name}",
-            cmd=f"python -m runners.train {name}",
-            deps=sorted({str(paths.data_dir(key)), *base_deps, *reward_deps, *deps["train"]}),
+            cmd=launch,
+            deps=sorted({str(paths.data_dir(key)), *base_deps, *reward_deps, *launch_deps,
+                         *deps["train"]}),
             params=[f"{p}.seed", f"{p}.determinism", f"{p}.data", f"{p}.model", f"{p}.train",
                     f"{p}.tracking"],
             outs=[str(paths.model_dir(name)), str(d / paths.TRAIN_LINEAGE)],
@@ -277,6 +279,24 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
             kind="evaluate",
         ))
     return Graph(datasets=datasets, specs=specs, spec_data=spec_data, stages=stages)
+
+
+def train_command(train: Any, name: str) -> tuple[str, list[str]]:
+    """The train stage's command and its extra deps: ``python -m runners.train NAME``, or
+    ``accelerate launch ... -m runners.train NAME`` when ``train.distributed`` is set."""
+    dist = train.distributed
+    if dist is None:
+        return f"python -m runners.train {name}", []
+    args = ["accelerate", "launch"]
+    if dist.config_file is not None:
+        args += ["--config_file", dist.config_file]
+    args += ["--num_machines", "1", "--num_processes", str(dist.processes)]
+    if dist.config_file is None and dist.processes > 1:
+        # torchrun under the hood; on a machine without CUDA (or with cpu: true) the
+        # runner asks Accelerator for CPU processes, which then talk over gloo
+        args += ["--multi_gpu"]
+    args += ["--mixed_precision", "no", "--dynamo_backend", "no", "-m", "runners.train", name]
+    return " ".join(args), [dist.config_file] if dist.config_file else []
 
 
 # ----------------------------------------------------------------------------- rendering

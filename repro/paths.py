@@ -42,6 +42,8 @@ def lineage_file(stage: str) -> str:
 
 def run_file(stage: str) -> str:
     return {"train": TRAIN_RUN, "evaluate": EVAL_RUN}[stage]
+# not a DVC output (DVC would delete it before the re-run that needs it); git-ignored under runs/
+CHECKPOINTS_DIR = "checkpoints"
 
 
 def data_dir(key: str) -> P:

@@ -221,12 +221,19 @@ class Data(Section):
 # --------------------------------------------------------------------------- model
 
 LLAMA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+GPT2_MODULES = ("c_attn", "c_proj", "c_fc")  # attn.c_proj and mlp.c_proj share a name
+ARCH_MODULES = {"llama": LLAMA_MODULES, "gpt2": GPT2_MODULES}
 
 
 class ModelConfig(Section):
-    """A Llama-style decoder built from scratch (vocab size comes from the tokenizer)."""
+    """A decoder built from scratch (vocab size comes from the tokenizer).
 
-    arch: Literal["llama"] = "llama"
+    ``llama``: LlamaForCausalLM (RoPE, RMSNorm, SwiGLU, grouped-query attention);
+    ``gpt2``: GPT2LMHeadModel (learned positions, LayerNorm, GELU MLP). The same field
+    names size both (for gpt2: n_embd, n_inner, n_layer, n_head, n_positions).
+    """
+
+    arch: Literal["llama", "gpt2"] = Field("llama", description="llama or gpt2 layout")
     hidden_size: int = Field(64, gt=0, le=16384)
     intermediate_size: int = Field(256, gt=0, le=65536)
     num_hidden_layers: int = Field(2, gt=0, le=128)
@@ -242,6 +249,9 @@ class ModelConfig(Section):
                 f"num_attention_heads ({self.num_attention_heads})"
             )
         kv = self.num_key_value_heads
+        if kv is not None and self.arch == "gpt2":
+            raise ValueError("num_key_value_heads is a llama field; gpt2 has one key/value "
+                             "head per attention head")
         if kv is not None and self.num_attention_heads % kv:
             raise ValueError("num_attention_heads must be divisible by num_key_value_heads")
         return self
@@ -299,25 +309,97 @@ class SGD(Section):
     weight_decay: float = Field(0.0, ge=0)
 
 
-Optimizer = Annotated[AdamW | SGD, Field(discriminator="name")]
+class Adafactor(Section):
+    """torch.optim.Adafactor: factored second moments, no first moment (little state)."""
+
+    name: Literal["adafactor"]
+    lr: float = Field(1e-2, gt=0, le=10, description="learning rate")
+    weight_decay: float = Field(0.0, ge=0)
+    beta2_decay: float = Field(-0.8, lt=0, description="decay exponent of the second moment")
+    eps: tuple[float | None, float] = Field(
+        (None, 1e-3), description="(eps1 for the denominator or null = dtype eps, eps2)"
+    )
+
+
+class AdamW8bit(Section):
+    """bitsandbytes' AdamW with 8-bit blockwise optimizer state (tensors of 4096+ values)."""
+
+    name: Literal["adamw_8bit"]
+    lr: float = Field(3e-4, gt=0, le=10, description="learning rate")
+    weight_decay: float = Field(0.0, ge=0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = Field(1e-8, gt=0)
+
+
+Optimizer = Annotated[AdamW | SGD | Adafactor | AdamW8bit, Field(discriminator="name")]
 
 
 class Scheduler(Section):
     name: Literal["constant", "linear", "cosine"] = "cosine"
     warmup_ratio: float = Field(0.0, ge=0, lt=1, description="fraction of steps spent warming up")
+    warmup_steps: int | None = Field(
+        None, ge=0, description="warmup length in optimizer steps; overrides warmup_ratio"
+    )
 
 
-class Lora(Section):
-    kind: Literal["lora"]
+class LoraOptions(Section):
     r: int = Field(8, gt=0, le=4096, description="rank")
     alpha: float = Field(16, gt=0)
     dropout: float = Field(0.0, ge=0, lt=1)
     target_modules: list[str] = Field(
-        default_factory=lambda: ["q_proj", "v_proj"], min_length=1
+        default_factory=lambda: ["q_proj", "v_proj"], min_length=1,
+        description="module names (or name suffixes) that get an adapter",
+    )
+    modules_to_save: list[str] = Field(
+        default_factory=list,
+        description="modules trained in full and saved with the adapter (e.g. lm_head)",
     )
 
 
-Peft = Annotated[Lora, Field(discriminator="kind")]
+class Lora(LoraOptions):
+    """LoRA (peft): low-rank updates to the target modules; only the adapter is saved."""
+
+    kind: Literal["lora"]
+
+
+class Dora(LoraOptions):
+    """DoRA (peft use_dora): LoRA on the direction plus a learned magnitude per output."""
+
+    kind: Literal["dora"]
+
+
+class Qlora(LoraOptions):
+    """QLoRA: the base model loaded in 4 bits through bitsandbytes, plus LoRA in full precision."""
+
+    kind: Literal["qlora"]
+    quant_type: Literal["nf4", "fp4"] = Field("nf4", description="4-bit data type")
+    double_quant: bool = Field(True, description="quantize the quantization constants too")
+    compute_dtype: Literal["fp32", "bf16"] = Field("fp32", description="matmul dtype")
+
+
+Peft = Annotated[Lora | Dora | Qlora, Field(discriminator="kind")]
+
+
+class Checkpoint(Section):
+    """Resumable training: a killed run picks up from its last checkpoint when run again."""
+
+    every: int = Field(100, gt=0, description="save every this many optimizer steps")
+    keep: int = Field(2, gt=0, le=1000, description="keep the last this many checkpoints")
+    keep_after_success: bool = Field(
+        False, description="false: delete the checkpoints once the model is written"
+    )
+
+
+class Distributed(Section):
+    """Run the train stage under `accelerate launch` (DDP by default)."""
+
+    processes: int = Field(2, ge=1, le=4096, description="processes on this machine")
+    cpu: bool = Field(
+        False, description="CPU processes (gloo) even where CUDA exists; without CUDA always"
+    )
+    config_file: str | None = Field(
+        None, description="an accelerate config (FSDP, DeepSpeed, ...), relative to the workspace"
+    )
 
 
 class TrainCommon(Section):
@@ -335,6 +417,16 @@ class TrainCommon(Section):
         False, description="concatenate examples into full max_length blocks (no padding)"
     )
     log_every: int = Field(10, gt=0)
+    precision: Literal["fp32", "bf16", "fp16"] = Field(
+        "fp32", description="bf16: autocast (CPU or GPU); fp16: autocast + loss scaling, CUDA only"
+    )
+    gradient_checkpointing: bool = Field(
+        False, description="recompute activations in backward: less memory, more compute"
+    )
+    checkpoint: Checkpoint | None = Field(None, description="null = no resumable checkpoints")
+    distributed: Distributed | None = Field(
+        None, description="null = one process; {processes: N} = accelerate launch"
+    )
 
     @model_validator(mode="after")
     def _length(self) -> TrainCommon:
@@ -355,7 +447,9 @@ class Sft(TrainCommon):
     """Supervised fine-tuning; loss on response tokens only for instruction data."""
 
     method: Literal["sft"]
-    peft: Peft | None = Field(None, description="null = full fine-tune; {kind: lora, ...} = LoRA")
+    peft: Peft | None = Field(
+        None, description="null = full fine-tune; {kind: lora | dora | qlora, ...} = an adapter"
+    )
 
 
 class TrlSft(TrainCommon):

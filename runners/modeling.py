@@ -23,6 +23,14 @@ from runners.errors import RunnerError
 from runners.params import base_kind
 
 ADAPTER_CONFIG = "adapter_config.json"
+# the spec's size fields under their GPT-2 names
+GPT2_NAMES = {
+    "hidden_size": "n_embd",
+    "intermediate_size": "n_inner",
+    "num_hidden_layers": "n_layer",
+    "num_attention_heads": "n_head",
+    "max_position_embeddings": "n_positions",
+}
 
 
 @dataclass(frozen=True)
@@ -85,48 +93,72 @@ def resolve_tokenizer(data_dir: Path, ref: BaseRef):
     return load_tokenizer(ref.location, ref.revision)
 
 
-def build_llama(config: dict[str, Any], tokenizer, seed: int):
-    """A freshly initialised LlamaForCausalLM; the same seed gives the same weights."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
+def config_from_spec(config: dict[str, Any], vocab_size: int, special: dict[str, Any] | None = None):
+    """``(config_class_instance, model_class)`` for a ``model.base.config`` section."""
     cfg = {k: v for k, v in config.items() if v is not None}  # null: the library default
     arch = cfg.pop("arch", "llama")
-    if arch != "llama":
-        raise RunnerError(f"model.base.config.arch: unknown value {arch!r} (expected: llama)")
+    special = {"vocab_size": vocab_size, "tie_word_embeddings": True, **(special or {})}
     try:
-        llama = LlamaConfig(
-            vocab_size=len(tokenizer),
-            tie_word_embeddings=True,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-            **cfg,
-        )
+        if arch == "llama":
+            from transformers import LlamaConfig, LlamaForCausalLM
+
+            return LlamaConfig(**special, **cfg), LlamaForCausalLM
+        if arch == "gpt2":
+            from transformers import GPT2Config, GPT2LMHeadModel
+
+            if "num_key_value_heads" in cfg:
+                raise RunnerError("model.base.config.num_key_value_heads: not a gpt2 field")
+            hf = {GPT2_NAMES.get(k, k): v for k, v in cfg.items()}
+            return GPT2Config(**special, **hf), GPT2LMHeadModel
     except (TypeError, ValueError) as e:
         raise RunnerError(f"model.base.config: {_first_line(e)}") from None
+    raise RunnerError(f"model.base.config.arch: unknown value {arch!r} (expected: llama, gpt2)")
+
+
+def build_from_config(config: dict[str, Any], tokenizer, seed: int):
+    """A freshly initialised decoder (``arch``: llama or gpt2); same seed, same weights."""
+    import torch
+
+    hf_config, model_cls = config_from_spec(config, len(tokenizer), {
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    })
     torch.manual_seed(seed)
-    return LlamaForCausalLM(llama)
+    return model_cls(hf_config)
 
 
-def load_pretrained(location: str, revision: str | None = None):
+def load_pretrained(location: str, revision: str | None = None, quantization=None):
+    """``from_pretrained`` in fp32, or in 4 bits when ``quantization`` (a BitsAndBytesConfig)."""
     import torch
     from transformers import AutoModelForCausalLM
 
+    extra: dict[str, Any] = {}
+    if quantization is not None:
+        extra = {"quantization_config": quantization, "device_map": {"": _device()}}
     try:
         return AutoModelForCausalLM.from_pretrained(
-            location, revision=revision, dtype=torch.float32
+            location, revision=revision, dtype=torch.float32, **extra
         )
     except (OSError, ValueError) as e:
         raise RunnerError(f"cannot load a model from {location}: {_first_line(e)}") from None
 
 
-def build_base(base: dict[str, Any], ref: BaseRef, tokenizer, seed: int):
-    """The base model a spec starts from, checked against its tokenizer."""
+def build_base(
+    base: dict[str, Any], ref: BaseRef, tokenizer, seed: int, peft: dict[str, Any] | None = None
+):
+    """The base model a spec starts from, checked against its tokenizer; loaded in 4 bits
+    when ``peft`` is a QLoRA section."""
     if ref.kind == "config":
-        model = build_llama(base["config"], tokenizer, seed)
+        if peft is not None and peft["kind"] == "qlora":
+            raise RunnerError(
+                "train.peft.kind: qlora quantizes pretrained weights; model.base must be a "
+                "trained spec, a path or a hub id, not a config"
+            )
+        model = build_from_config(base["config"], tokenizer, seed)
     else:
-        model = load_pretrained(ref.location, ref.revision)
+        quant = quantization_config(peft) if peft and peft["kind"] == "qlora" else None
+        model = load_pretrained(ref.location, ref.revision, quant)
         rows = model.get_input_embeddings().num_embeddings
         if len(tokenizer) > rows:
             raise RunnerError(
@@ -141,14 +173,56 @@ def build_base(base: dict[str, Any], ref: BaseRef, tokenizer, seed: int):
     return model
 
 
-def add_lora(model, peft: dict[str, Any]):
+def quantization_config(peft: dict[str, Any]):
+    """The BitsAndBytesConfig of a QLoRA section: a 4-bit base (nf4 by default)."""
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        raise RunnerError("train.peft.kind: qlora needs bitsandbytes (pip install bitsandbytes)") from None
+    compute = torch.bfloat16 if peft.get("compute_dtype") == "bf16" else torch.float32
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type=peft.get("quant_type", "nf4"),
+        bnb_4bit_use_double_quant=bool(peft.get("double_quant", True)),
+        bnb_4bit_compute_dtype=compute,
+        bnb_4bit_quant_storage=torch.uint8,
+    )
+
+
+def enable_gradient_checkpointing(model) -> None:
+    """Recompute activations in backward (non-reentrant: works with frozen inputs and LoRA)."""
+    if not getattr(model, "supports_gradient_checkpointing", False):
+        raise RunnerError(
+            f"train.gradient_checkpointing: {type(model).__name__} does not support it"
+        )
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    model.config.use_cache = False
+
+
+def add_adapter(model, peft: dict[str, Any], gradient_checkpointing: bool = False):
+    """Wrap ``model`` with a LoRA, DoRA or QLoRA adapter (peft) as the spec says."""
     from peft import LoraConfig, get_peft_model
 
+    if peft["kind"] == "qlora":
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(
+            model,
+            use_gradient_checkpointing=gradient_checkpointing,
+            gradient_checkpointing_kwargs={"use_reentrant": False},
+        )
+    elif gradient_checkpointing:
+        enable_gradient_checkpointing(model)
     config = LoraConfig(
         r=int(peft["r"]),
         lora_alpha=peft["alpha"],
         lora_dropout=float(peft["dropout"]),
         target_modules=list(peft["target_modules"]),
+        modules_to_save=list(peft.get("modules_to_save") or []) or None,
+        use_dora=peft["kind"] == "dora",
         bias="none",
         task_type="CAUSAL_LM",
     )
@@ -157,6 +231,12 @@ def add_lora(model, peft: dict[str, Any]):
             return get_peft_model(model, config)
     except ValueError as e:
         raise RunnerError(f"train.peft: {_first_line(e)}") from None
+
+
+def _device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def save(model, tokenizer, out: Path, max_length: int) -> None:

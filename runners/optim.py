@@ -5,20 +5,46 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from runners.errors import RunnerError
+
+OPTIMIZERS = ("adamw", "sgd", "adafactor", "adamw_8bit")
+
 
 def build_optimizer(params, optimizer: dict[str, Any]):
+    """``adamw`` / ``sgd`` / ``adafactor``: torch.optim; ``adamw_8bit``: bitsandbytes."""
     import torch
 
+    name = optimizer["name"]
     lr = float(optimizer["lr"])
     wd = float(optimizer.get("weight_decay") or 0.0)
-    if optimizer["name"] == "sgd":
+    if name == "sgd":
         return torch.optim.SGD(
             params, lr=lr, momentum=float(optimizer.get("momentum") or 0.0), weight_decay=wd
         )
+    if name == "adafactor":
+        eps = optimizer.get("eps") or (None, 1e-3)
+        return torch.optim.Adafactor(
+            params,
+            lr=lr,
+            beta2_decay=float(optimizer.get("beta2_decay", -0.8)),
+            eps=(None if eps[0] is None else float(eps[0]), float(eps[1])),
+            weight_decay=wd,
+        )
     betas = tuple(float(b) for b in optimizer.get("betas") or (0.9, 0.999))
-    return torch.optim.AdamW(
-        params, lr=lr, betas=betas, eps=float(optimizer.get("eps") or 1e-8), weight_decay=wd
-    )
+    eps = float(optimizer.get("eps") or 1e-8)
+    if name == "adamw_8bit":
+        try:
+            import bitsandbytes as bnb
+        except ImportError:
+            raise RunnerError(
+                "train.optimizer.name: adamw_8bit needs bitsandbytes (pip install bitsandbytes)"
+            ) from None
+        return bnb.optim.AdamW8bit(params, lr=lr, betas=betas, eps=eps, weight_decay=wd)
+    if name != "adamw":
+        raise RunnerError(
+            f"train.optimizer.name: unknown value {name!r} (expected: {', '.join(OPTIMIZERS)})"
+        )
+    return torch.optim.AdamW(params, lr=lr, betas=betas, eps=eps, weight_decay=wd)
 
 
 def lr_factor(step: int, total: int, name: str, warmup: int) -> float:
@@ -40,7 +66,10 @@ def lr_factor(step: int, total: int, name: str, warmup: int) -> float:
 def build_scheduler(optimizer, scheduler: dict[str, Any], total_steps: int):
     import torch
 
-    warmup = int(round(float(scheduler.get("warmup_ratio") or 0.0) * total_steps))
+    if scheduler.get("warmup_steps") is not None:
+        warmup = min(int(scheduler["warmup_steps"]), total_steps)
+    else:
+        warmup = int(round(float(scheduler.get("warmup_ratio") or 0.0) * total_steps))
     name = scheduler["name"]
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(step, total_steps, name, warmup)

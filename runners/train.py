@@ -3,8 +3,10 @@
     python -m runners.train <spec-name>      # -> runs/<spec>/{model/, train_log.csv, ...}
 
 Reads top to bottom: resolve the spec, seed, build the tokenizer and base model (plus
-a LoRA adapter when the spec asks for one), run the loop, write the outputs atomically,
-write the lineage record, close the MLflow run.
+a LoRA, DoRA or QLoRA adapter when the spec asks for one), run the loop (resuming from
+the last checkpoint when there is one), write the outputs atomically, write the lineage
+record, close the MLflow run. Under ``accelerate launch`` every process trains and only
+rank 0 writes, logs and prints.
 """
 
 from __future__ import annotations
@@ -15,10 +17,17 @@ from typing import Any
 
 from repro import paths
 from repro.schema import TRL_METHODS
-from runners import cli, modeling, stage
+from runners import cli, distributed, lineage, modeling, stage
 from runners.data.examples import load_examples
 from runners.errors import RunnerError
-from runners.fileio import atomic_dir, write_json_atomic, write_text_atomic
+from runners.fileio import (
+    atomic_dir,
+    canonical_json,
+    sha256_file,
+    sha256_text,
+    write_json_atomic,
+    write_text_atomic,
+)
 from runners.params import resolve_spec
 from runners.prepare import read_manifest
 
@@ -42,8 +51,12 @@ def train(
     data_dir = root / paths.data_dir(s["data"])
     manifest = read_manifest(data_dir)
     out_dir = root / paths.spec_dir(name)
-    st = stage.start(spec, s, name, root, STAGE, manifest)
+    dist = distributed.setup(bool((t.get("distributed") or {}).get("cpu")))
+    # only rank 0 tracks: the other processes open no MLflow run
+    tracked = s if dist.main else {**s, "tracking": {**s["tracking"], "mlflow": False}}
+    st = stage.start(spec, tracked, name, root, STAGE, manifest)
     ref, run = st.ref, st.run
+    say = (lambda line: print(line, flush=True)) if dist.main else (lambda line: None)
 
     try:
         from runners.loop import fit
@@ -51,26 +64,30 @@ def train(
 
         generator = seed_everything(s["seed"], full=determinism(s))
         tokenizer = modeling.resolve_tokenizer(data_dir, ref)
-        model = modeling.build_base(s["model"]["base"], ref, tokenizer, s["seed"])
-        if t.get("peft") is not None:
-            model = modeling.add_lora(model, t["peft"])
+        peft = t.get("peft")
+        checkpointing = bool(t.get("gradient_checkpointing"))
+        model = modeling.build_base(s["model"]["base"], ref, tokenizer, s["seed"], peft)
+        if peft is not None:
+            model = modeling.add_adapter(model, peft, checkpointing)
+        elif checkpointing:
+            modeling.enable_gradient_checkpointing(model)
         trainable, total = modeling.parameter_counts(model)
         loaded = load_examples(data_dir, "train", int(t["max_length"]), bool(t.get("packing")))
         examples = loaded.examples
         if not examples:
             raise RunnerError(f"{data_dir}: no usable training examples")
         if loaded.truncated or loaded.dropped:
-            print(
+            say(
                 f"train {name}: {loaded.truncated} of {loaded.source_examples} examples "
                 f"truncated to max_length {t['max_length']}, {loaded.dropped} dropped "
-                "(no labelled token left)",
-                flush=True,
+                "(no labelled token left)"
             )
-        print(
+        say(
             f"train {name}: {len(examples)} examples, {trainable:,} of {total:,} parameters "
-            f"trainable, base {ref.label}",
-            flush=True,
+            f"trainable, base {ref.label}"
+            + (f", {dist.world} processes" if dist.world > 1 else "")
         )
+        checkpoints = _checkpoints(t, out_dir, spec, manifest, ref, say)
         result = fit(
             model,
             examples,
@@ -78,7 +95,9 @@ def train(
             generator,
             tokenizer.pad_token_id,
             on_log=lambda step, loss, lr: run.log_metrics({"loss": loss, "lr": lr}, step),
-            say=lambda line: print(line, flush=True),
+            say=say,
+            checkpoints=checkpoints,
+            dist=dist,
         )
         metrics = {
             "first_loss": round(result.first_loss, 6),
@@ -91,6 +110,10 @@ def train(
             "trainable_parameters": trainable,
             "parameters": total,
         }
+        if not dist.main:
+            dist.barrier()  # rank 0 writes the outputs
+            dist.end()
+            return metrics
 
         with atomic_dir(out_dir / paths.MODEL_DIR) as tmp:
             modeling.save(model, tokenizer, tmp, int(t["max_length"]))
@@ -99,7 +122,12 @@ def train(
         )
         write_text_atomic(out_dir / paths.TRAIN_LOG, log_csv)
         write_json_atomic(out_dir / paths.TRAIN_METRICS, metrics)
-        records = stage.finish_records(st, STAGE, spec, s, name, root, manifest, command)
+        records = stage.finish_records(st, STAGE, spec, s, name, root, manifest, command,
+                                       extra={"training": {"processes": dist.world}})
+        if checkpoints is not None and not t["checkpoint"].get("keep_after_success"):
+            checkpoints.clear()
+        dist.barrier()
+        dist.end()
     except BaseException:
         run.finish(failed=True)
         raise
@@ -110,6 +138,31 @@ def train(
         f"in {metrics['steps']} steps -> {paths.spec_dir(name)}"
     )
     return metrics
+
+
+def _checkpoints(t, out_dir: Path, spec, manifest, ref: modeling.BaseRef, say):
+    """A Checkpoints for ``runs/<spec>/checkpoints`` when the spec asks for them."""
+    section = t.get("checkpoint")
+    if not section:
+        return None
+    from runners.checkpoint import Checkpoints
+
+    base_files: dict[str, Any] = {}
+    if ref.location and Path(ref.location).is_dir():
+        for f in sorted(Path(ref.location).iterdir()):
+            if f.is_file():  # size for weights, content for the small files
+                small = f.stat().st_size < (1 << 24)
+                base_files[f.name] = sha256_file(f) if small else f.stat().st_size
+    fingerprint = sha256_text(canonical_json({
+        "spec": lineage.spec_hash(spec, manifest["dataset"]),
+        "data": manifest["data_hash"],
+        "base": base_files,
+        "code": lineage.runner_sources(),
+        "environment": lineage.environment(),
+    }))
+    return Checkpoints(
+        out_dir / paths.CHECKPOINTS_DIR, section["every"], section["keep"], fingerprint, say
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

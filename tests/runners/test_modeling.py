@@ -55,11 +55,11 @@ def test_config_base_needs_a_tokenizer(pretrained, tmp_path):
 
 def test_same_seed_same_init(pretrained):
     from runners.data.tokenizer import wrap  # noqa: F401  (imports transformers)
-    from runners.modeling import build_llama, load_tokenizer
+    from runners.modeling import build_from_config, load_tokenizer
 
     tok = load_tokenizer(pretrained / "runs/_data/grammar-test/tokenizer")
     config = base_params()["specs"]["pre"]["model"]["base"]["config"]
-    a, b = build_llama(config, tok, 3), build_llama(config, tok, 3)
+    a, b = build_from_config(config, tok, 3), build_from_config(config, tok, 3)
     assert all(x.equal(y) for x, y in zip(a.parameters(), b.parameters(), strict=True))
     assert a.config.tie_word_embeddings and a.config.vocab_size == len(tok)
 

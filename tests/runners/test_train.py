@@ -74,7 +74,7 @@ def test_lora_training_changes_only_adapter_weights(pretrained):
     data = pretrained / "runs/_data/arith-test"
     gen = seed_everything(1)
     tok = modeling.resolve_tokenizer(data, ref)
-    model = modeling.add_lora(
+    model = modeling.add_adapter(
         modeling.build_base(spec["model"]["base"], ref, tok, 1), spec["train"]["peft"]
     )
     before = {k: v.clone() for k, v in model.state_dict().items()}
