@@ -198,7 +198,7 @@ def enable_gradient_checkpointing(model) -> None:
         raise RunnerError(
             f"train.gradient_checkpointing: {type(model).__name__} does not support it"
         )
-    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
     model.config.use_cache = False
 
 
