@@ -144,7 +144,7 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
         if not cuda_available():
             _err(entry, ("train", "precision"),
                  "fp16 needs a CUDA GPU and this machine has none",
-                 "use bf16 (autocast works on CPU too) or fp32")
+                 "use bf16, which autocasts on CPU too, or fp32")
 
     dist = train.distributed
     if dist is not None and dist.config_file is not None:

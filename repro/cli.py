@@ -344,6 +344,70 @@ def cmd_pin(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from repro.plan import human_bytes, plan
+
+    root = _root(args)
+    entries, selected = _load(args, root)
+    _require_valid(entries, selected)
+    plans = plan(root, entries, selected)
+    if args.json:
+        print(json.dumps([p.as_dict() for p in plans], indent=2))
+        return EXIT_OK
+    for i, p in enumerate(plans):
+        if i:
+            print()
+        share = f"{100 * p.trainable / p.parameters:.2f}%" if p.parameters else "-"
+        mem = p.memory
+        rows = [
+            ["method", p.method],
+            ["base", f"{p.base}, {p.arch}"],
+            ["parameters", f"{p.parameters:,}"],
+            ["trainable", f"{p.trainable:,} ({share})"],
+        ]
+        if p.adapter:
+            a = p.adapter
+            rows.append(["adapter", f"{a['kind']} r={a['r']} on {a['modules']} modules"
+                         + (f", {a['modules_to_save']} saved in full" if a["modules_to_save"]
+                            else "")])
+        rows += [
+            ["weights", human_bytes(mem["weights"])],
+            ["gradients", human_bytes(mem["gradients"])],
+            ["optimizer state", human_bytes(mem["optimizer"])],
+            ["memory (est.)", human_bytes(mem["total"])],
+            ["tokens per step", f"{p.tokens_per_step:,} ({p.tokens_per_step_formula})"],
+        ]
+        print(table(["plan", p.spec], rows, right=set()))
+        for note in p.notes:
+            print(style(f"note: {note}", "dim"))
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from repro.compiler import build_graph
+    from runners.errors import RunnerError
+    from runners.export import export
+
+    root = _root(args)
+    entries, selected = _load(args, root)
+    _require_valid(entries, entries)
+    if len(selected) != 1:
+        raise ReproError("export takes exactly one spec")
+    name = selected[0].name
+    spec = build_graph(root, entries).specs[name]
+    try:
+        info = export(spec, name, root, Path(args.output) if args.output else None)
+    except RunnerError as e:
+        err(str(e))
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        what = "merged its adapter into the base" if info["merged"] else "copied its full model"
+        print(f"exported {name}: {what} -> {info['out']}")
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from repro.reference import markdown_reference
     from repro.schema import json_schema
@@ -527,6 +591,11 @@ def build_parser() -> argparse.ArgumentParser:
     pn.add_argument("specs", nargs="*", metavar="SPEC", help="spec names or files")
     pn.add_argument("--check", action="store_true",
                     help="write nothing; exit 1 if a pin is missing or differs")
+    add("plan", cmd_plan, "preflight without weights: parameters, adapter targets, memory, "
+        "tokens per step", specs=True, overrides=True)
+    x = add("export", cmd_export, "merge a trained adapter into its base; write a standalone "
+            "model (default runs/SPEC/merged)", specs=True, overrides=True)
+    x.add_argument("-o", "--output", metavar="DIR", help="write the model to DIR")
     s = add("schema", cmd_schema, "print the spec JSON Schema (for editor completion)")
     s.add_argument("-o", "--output", metavar="FILE", help="write to FILE")
     s.add_argument("--markdown", action="store_true", help="the field reference as Markdown")

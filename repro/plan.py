@@ -71,7 +71,7 @@ def _meta_model(root: Path, entry: Entry, by_name: dict[str, Entry], notes: list
         vocab = _vocab_size(root, entry, notes)
         cfg = base.config.model_dump(mode="json")
         hf_config, model_cls = config_from_spec(cfg, vocab)
-        label = f"config ({base.config.arch})"
+        label = "config"
     elif isinstance(base, PathBase):
         hf_config = AutoConfig.from_pretrained(root / base.path)
         label = f"path {base.path}"
@@ -191,11 +191,13 @@ def _plan_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> Plan:
             trainable_shapes += [(peft.r, fan_in), (fan_out, peft.r)]
             if peft.kind == "dora":
                 trainable_shapes.append((fan_out,))
-        saved = [(n, p) for n, p in params
-                 if any(_matches(n.rsplit(".", 1)[0], m) for m in peft.modules_to_save)]
-        for _, p in saved:  # a trainable copy of each
-            trainable += p.numel()
-            trainable_shapes.append(tuple(p.shape))
+        # peft matches modules_to_save by plain suffix ("norm" takes every *layernorm too)
+        saved = [m for n, m in model.named_modules()
+                 if n and any(n.endswith(t) for t in peft.modules_to_save)]
+        for module in saved:  # a trainable copy of each (of tied weights too)
+            for p in module.parameters():
+                trainable += p.numel()
+                trainable_shapes.append(tuple(p.shape))
         if peft.kind == "qlora":
             # every linear layer but the output head is stored in 4 bits, plus constants
             quant = sum(i * o for n, (i, o) in layers.items() if not n.endswith("lm_head"))

@@ -39,6 +39,32 @@ CASES = {
         TINY_SFT.replace("method: sft", "method: sft\n  peft: {kind: lora, r: -4}"),
         ["specs/bad.yaml:10:25", "train.peft.r", "must be > 0 (got -4)"],
     ),
+    "fp16_without_cuda": (
+        TINY_SFT.replace("method: sft", "method: sft\n  precision: fp16"),
+        ["specs/bad.yaml:10:3", "train.precision", "fp16 needs a CUDA GPU", "use bf16"],
+    ),
+    "qlora_on_a_new_model": (
+        TINY_PRETRAIN.replace("method: pretrain", "method: sft\n  peft: {kind: qlora}"),
+        ["specs/bad.yaml:12:10", "train.peft.kind", "qlora quantizes pretrained weights"],
+    ),
+    "gpt2_target_modules": (
+        TINY_PRETRAIN.replace("hidden_size: 32,", "arch: gpt2, hidden_size: 32,")
+        .replace("method: pretrain", "method: sft\n  peft: {kind: lora, target_modules: [q_proj]}"),
+        ["train.peft.target_modules", "no module named 'q_proj' in this gpt2 model",
+         "c_attn, c_proj, c_fc"],
+    ),
+    "gpt2_kv_heads": (
+        TINY_PRETRAIN.replace("hidden_size: 32,", "arch: gpt2, num_key_value_heads: 1, hidden_size: 32,"),
+        ["model.base.config", "num_key_value_heads is a llama field"],
+    ),
+    "missing_accelerate_config": (
+        TINY_SFT.replace("method: sft", "method: sft\n  distributed: {processes: 2, config_file: fsdp.yaml}"),
+        ["train.distributed.config_file", "accelerate config 'fsdp.yaml' not found"],
+    ),
+    "unknown_optimizer": (
+        TINY_SFT.replace("name: adamw,", "name: adam8bit,"),
+        ["train.optimizer", "adam8bit"],
+    ),
     "unknown_method": (
         TINY_SFT.replace("method: sft", "method: sfft"),
         ["specs/bad.yaml:9:11", "train.method", "unknown method 'sfft'", "did you mean 'sft'?"],

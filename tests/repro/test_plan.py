@@ -1,0 +1,109 @@
+"""`repro plan`: counts from a meta-device model match the real model; missing LoRA
+targets are an error that lists the modules that exist; --json for scripts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from repro.cli import main
+from tests.conftest import ROOT, TINY_PRETRAIN, TINY_SFT, make_workspace
+
+LORA = TINY_SFT.replace(
+    "method: sft",
+    "method: sft\n  peft: {kind: lora, r: 4, target_modules: [q_proj, v_proj], "
+    "modules_to_save: [lm_head]}",
+)
+
+
+def _plan_json(ws, *specs, capsys):
+    assert main(["-C", str(ws), "--json", "plan", *specs]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_counts_match_the_real_model(tmp_path, capsys):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    ws = make_workspace(tmp_path, {"pre.yaml": TINY_PRETRAIN, "sft.yaml": LORA})
+    pre, sft = _plan_json(ws, "pre", "sft", capsys=capsys)
+    real = LlamaForCausalLM(LlamaConfig(vocab_size=300, hidden_size=32, intermediate_size=64,
+                                        num_hidden_layers=1, num_attention_heads=2,
+                                        tie_word_embeddings=True))
+    total = sum(p.numel() for p in real.parameters())  # tied: counted once
+    assert pre["parameters"] == total == sft["parameters"]
+    assert pre["trainable"] == total
+    assert pre["memory"] == {"weights": 4 * total, "gradients": 4 * total,
+                             "optimizer": 8 * total, "total": 16 * total}
+    assert pre["tokens_per_step"] == 8 * 48
+    # LoRA r=4 on q and v (32 -> 32) in one layer, plus a trainable copy of lm_head
+    lora = 2 * 4 * (32 + 32)
+    assert sft["trainable"] == lora + 300 * 32
+    from peft import LoraConfig, get_peft_model
+
+    peft = get_peft_model(real, LoraConfig(r=4, target_modules=["q_proj", "v_proj"],
+                                           modules_to_save=["lm_head"]))
+    assert sft["trainable"] == sum(p.numel() for p in peft.parameters() if p.requires_grad)
+    assert sft["adapter"] == {"kind": "lora", "r": 4, "modules": 2, "modules_to_save": 1}
+
+
+def test_counts_match_peft(tmp_path, capsys):
+    """DoRA on a GPT-2 layout: the plan's trainable count is what peft builds."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    gpt2 = TINY_PRETRAIN.replace("hidden_size: 32,", "arch: gpt2, hidden_size: 32,")
+    dora = gpt2.replace("method: pretrain", "method: sft\n  peft: {kind: dora, r: 2, "
+                        "target_modules: [c_attn, c_fc]}")
+    ws = make_workspace(tmp_path, {"d.yaml": dora})
+    (plan,) = _plan_json(ws, "d", capsys=capsys)
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=300, n_embd=32, n_inner=64, n_layer=1,
+                                       n_head=2, n_positions=128))
+    peft = get_peft_model(model, LoraConfig(r=2, target_modules=["c_attn", "c_fc"],
+                                            use_dora=True))
+    trainable = sum(p.numel() for p in peft.parameters() if p.requires_grad)
+    assert plan["arch"] == "gpt2" and plan["trainable"] == trainable
+
+
+def test_missing_target_module_lists_the_existing_ones(tmp_path, capsys):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    GPT2LMHeadModel(GPT2Config(vocab_size=64, n_embd=16, n_layer=1, n_head=2,
+                               n_positions=32)).save_pretrained(tmp_path / "gpt2-tiny")
+    spec = TINY_SFT.replace("{spec: pre}", "{path: gpt2-tiny}").replace(
+        "method: sft", "method: sft\n  peft: {kind: lora, target_modules: [q_proj, c_fc]}")
+    ws = make_workspace(tmp_path, {"s.yaml": spec})
+    assert main(["-C", str(ws), "plan", "s"]) == 2
+    text = capsys.readouterr().err
+    assert "specs/s.yaml:10:" in text and "train.peft.target_modules" in text
+    assert "no module named 'q_proj' in this gpt2 model" in text
+    assert "modules that exist: c_attn, c_fc, c_proj, lm_head" in text
+
+
+def test_qlora_weights_are_a_fraction(tmp_path, capsys):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=128, intermediate_size=512,
+                                 num_hidden_layers=2, num_attention_heads=4)
+                     ).save_pretrained(tmp_path / "base")
+    spec = TINY_SFT.replace("{spec: pre}", "{path: base}").replace(
+        "method: sft", "method: sft\n  peft: {kind: KIND, target_modules: [q_proj]}")
+    ws = make_workspace(tmp_path, {"q.yaml": spec.replace("KIND", "qlora"),
+                                   "l.yaml": spec.replace("KIND", "lora")})
+    lora, qlora = _plan_json(ws, "l", "q", capsys=capsys)
+    assert qlora["trainable"] == lora["trainable"]
+    assert qlora["memory"]["weights"] < 0.4 * lora["memory"]["weights"]
+
+
+def test_table_output(workspace, capsys):
+    assert main(["-C", str(workspace), "plan", "sft"]) == 0
+    out = capsys.readouterr().out
+    for piece in ("plan", "sft", "parameters", "trainable", "memory (est.)", "tokens per step",
+                  "activations not included"):
+        assert piece in out
+
+
+def test_control_plane_does_not_import_torch_for_a_cpu_check():
+    code = ("import sys; from repro.hardware import cuda_available; "
+            "assert cuda_available() is False; assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
