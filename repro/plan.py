@@ -70,7 +70,8 @@ def _meta_model(root: Path, entry: Entry, by_name: dict[str, Entry], notes: list
     elif isinstance(base, ConfigBase):
         vocab = _vocab_size(root, entry, notes)
         cfg = base.config.model_dump(mode="json")
-        hf_config, model_cls = config_from_spec(cfg, vocab)
+        hf_config, model_cls = config_from_spec(
+            cfg, vocab, {"bos_token_id": None, "eos_token_id": None, "pad_token_id": None})
         label = "config"
     elif isinstance(base, PathBase):
         hf_config = AutoConfig.from_pretrained(root / base.path)
