@@ -87,12 +87,13 @@ class Checkpoints:
         found = [p for p in found if (p / META_FILE).is_file() and (p / STATE_FILE).is_file()]
         return sorted(found, key=lambda p: self.step_of(p))
 
-    def latest(self) -> Path | None:
-        """The newest usable checkpoint, after removing leftovers of interrupted writes and
-        checkpoints of a different run (another spec, data set, code or environment)."""
+    def latest(self, clean: bool = True) -> Path | None:
+        """The newest usable checkpoint. With ``clean`` (one process only), also remove
+        leftovers of interrupted writes and checkpoints of a different run (another spec,
+        data set, code or environment)."""
         if not self.directory.is_dir():
             return None
-        for p in self.directory.iterdir():
+        for p in self.directory.iterdir() if clean else ():
             if p.name.startswith(".") and (p.name.endswith(".tmp") or ".old-" in p.name):
                 shutil.rmtree(p, ignore_errors=True)
         found = self.complete()
@@ -100,11 +101,12 @@ class Checkpoints:
             return None
         meta = read_json(found[-1] / META_FILE)
         if meta.get("fingerprint") != self.fingerprint:
-            self.say(
-                f"discarding {len(found)} checkpoint(s) in {self.directory.name}/: written by a "
-                "run with a different spec, data, code or environment"
-            )
-            self.clear()
+            if clean:
+                self.say(
+                    f"discarding {len(found)} checkpoint(s) in {self.directory.name}/: written "
+                    "by a run with a different spec, data, code or environment"
+                )
+                self.clear()
             return None
         return found[-1]
 

@@ -164,7 +164,8 @@ def fit(
                 "train.checkpoint: resuming FSDP or DeepSpeed runs is not supported "
                 "(their state is sharded); drop the checkpoint section or use DDP"
             )
-        latest = checkpoints.latest()
+        latest = checkpoints.latest(clean=dist.main)
+        dist.barrier()
         if latest is not None:
             saved = checkpoints.load(latest)
             named = dict(bare.named_parameters())
@@ -203,7 +204,8 @@ def fit(
             sync = contextlib.nullcontext() if i == accum - 1 else dist.no_sync(model)
             with sync:
                 with precision.autocast():
-                    loss = model(**batch).loss
+                    # no key/value cache in training: building one costs time and memory
+                    loss = model(**batch, use_cache=False).loss
                 precision.backward(loss / accum)
             step_loss += loss.item() / accum
             state.tokens += int(batch["attention_mask"].sum())
