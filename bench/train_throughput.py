@@ -5,7 +5,9 @@ and steps, side by side in one process. Both train the same freshly initialised 
 (seed 0) with AdamW (lr 3e-4, constant), gradient clipping at 1.0, fp32, batch 16 of
 fixed-length 64-token sequences (so tokens per step are equal by construction), no
 evaluation, no checkpoints, no logging integrations. The first WARMUP steps are excluded;
-rounds alternate runner/Trainer and the median of each is reported.
+rounds alternate the order (runner first, then Trainer first, ...) and the median of each
+is reported, in tokens per wall-clock second and per CPU second of the process (the
+second is the fairer one on a machine shared with other work).
 
     .venv/bin/python bench/train_throughput.py    # writes bench/results/train_throughput.json
 """
@@ -48,37 +50,44 @@ def make_examples(n: int):
     return [Example(x, x) for x in ids]
 
 
-def steady(stamps: list[float], warmup: int) -> float:
-    """Tokens/s between the end of step ``warmup`` and the end of the last step."""
-    steps = len(stamps) - warmup
-    return steps * BATCH * SEQ / (stamps[-1] - stamps[warmup - 1])
+def stamp() -> tuple[float, float]:
+    """(wall clock, this process's CPU time over all threads)."""
+    return time.perf_counter(), time.process_time()
 
 
-def run_repro(examples, steps: int, warmup: int) -> float:
+def steady(stamps: list[tuple[float, float]], warmup: int) -> tuple[float, float]:
+    """Tokens per wall second and per CPU second, from the end of step ``warmup`` to the
+    end of the last step."""
+    tokens = (len(stamps) - warmup) * BATCH * SEQ
+    (w0, c0), (w1, c1) = stamps[warmup - 1], stamps[-1]
+    return tokens / (w1 - w0), tokens / (c1 - c0)
+
+
+def run_repro(examples, steps: int, warmup: int) -> tuple[float, float]:
     import torch
 
     from runners.loop import fit
 
     model = make_model()
-    stamps: list[float] = []
+    stamps: list[tuple[float, float]] = []
     train = {"max_steps": steps, "batch_size": BATCH, "grad_accum": 1, "max_grad_norm": 1.0,
              "log_every": 1, "optimizer": {"name": "adamw", "lr": LR},
              "scheduler": {"name": "constant"}, "precision": "fp32"}
     fit(model, examples, train, torch.Generator().manual_seed(0), 0,
-        on_log=lambda *_: stamps.append(time.perf_counter()), say=lambda _: None)
+        on_log=lambda *_: stamps.append(stamp()), say=lambda _: None)
     return steady(stamps, warmup)
 
 
-def run_trainer(examples, steps: int, warmup: int, out: str) -> float:
+def run_trainer(examples, steps: int, warmup: int, out: str) -> tuple[float, float]:
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
     from runners.batching import collate
 
-    stamps: list[float] = []
+    stamps: list[tuple[float, float]] = []
 
     class Stamp(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
-            stamps.append(time.perf_counter())
+            stamps.append(stamp())
 
     args = TrainingArguments(
         output_dir=out, per_device_train_batch_size=BATCH, max_steps=steps, learning_rate=LR,
@@ -107,22 +116,33 @@ def main() -> int:
     examples = make_examples(BATCH * args.steps)
     repro, trainer = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for r in range(args.rounds):
-            repro.append(run_repro(examples, args.steps, args.warmup))
-            trainer.append(run_trainer(examples, args.steps, args.warmup, tmp))
-            print(f"round {r + 1}: runner {repro[-1]:8.0f} tok/s   Trainer {trainer[-1]:8.0f} tok/s",
+        for r in range(args.rounds):  # ABBA: neither always goes first
+            order = ("runner", "trainer") if r % 2 == 0 else ("trainer", "runner")
+            for which in order:
+                if which == "runner":
+                    repro.append(run_repro(examples, args.steps, args.warmup))
+                else:
+                    trainer.append(run_trainer(examples, args.steps, args.warmup, tmp))
+            print(f"round {r + 1}: runner {repro[-1][0]:7.0f} tok/s ({repro[-1][1]:7.0f} per CPU s)"
+                  f"   Trainer {trainer[-1][0]:7.0f} tok/s ({trainer[-1][1]:7.0f} per CPU s)",
                   flush=True)
-    a, b = statistics.median(repro), statistics.median(trainer)
+    a, b = statistics.median(x[0] for x in repro), statistics.median(x[0] for x in trainer)
+    ca, cb = statistics.median(x[1] for x in repro), statistics.median(x[1] for x in trainer)
     result = {
         "benchmark": "train_throughput",
         "model": {**MODEL, "parameters": sum(p.numel() for p in make_model().parameters())},
         "train": {"batch_size": BATCH, "seq_len": SEQ, "steps": args.steps,
                   "warmup_excluded": args.warmup, "optimizer": "adamw", "precision": "fp32"},
-        "rounds": {"runner_tokens_per_s": [round(x, 1) for x in repro],
-                   "trainer_tokens_per_s": [round(x, 1) for x in trainer]},
+        "rounds": {"runner_tokens_per_s": [round(x[0], 1) for x in repro],
+                   "trainer_tokens_per_s": [round(x[0], 1) for x in trainer],
+                   "runner_tokens_per_cpu_s": [round(x[1], 1) for x in repro],
+                   "trainer_tokens_per_cpu_s": [round(x[1], 1) for x in trainer]},
         "median_runner_tokens_per_s": round(a, 1),
         "median_trainer_tokens_per_s": round(b, 1),
         "ratio_runner_to_trainer": round(a / b, 4),
+        "median_runner_tokens_per_cpu_s": round(ca, 1),
+        "median_trainer_tokens_per_cpu_s": round(cb, 1),
+        "ratio_runner_to_trainer_cpu": round(ca / cb, 4),
         "target": ">= 1.0",
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                     "torch": torch.__version__, "transformers": transformers.__version__,
@@ -130,8 +150,8 @@ def main() -> int:
                     "load_average_after": [round(x, 2) for x in os.getloadavg()]},
     }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"median: runner {a:.0f} tok/s, Trainer {b:.0f} tok/s -> {a / b:.3f}x "
-          f"(target >= 1.0) -> {args.out}")
+    print(f"median: runner {a:.0f} tok/s, Trainer {b:.0f} tok/s -> {a / b:.3f}x wall, "
+          f"{ca / cb:.3f}x per CPU second (target >= 1.0) -> {args.out}")
     return 0
 
 

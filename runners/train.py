@@ -158,7 +158,9 @@ def _checkpoints(t, out_dir: Path, spec, manifest, ref: modeling.BaseRef, say):
         "data": manifest["data_hash"],
         "base": base_files,
         "code": lineage.runner_sources(),
-        "environment": lineage.environment(),
+        # the key packages' versions, not the hash of every distribution on sys.path,
+        # which changes with the working directory a process starts in
+        "packages": lineage.environment()["versions"],
     }))
     return Checkpoints(
         out_dir / paths.CHECKPOINTS_DIR, section["every"], section["keep"], fingerprint, say
