@@ -13,6 +13,7 @@ from repro.errors import SpecError
 from repro.schema import (
     ARCH_MODULES,
     BUILTINS,
+    TRL_METHODS,
     BuiltinSource,
     ConfigBase,
     PathBase,
@@ -145,6 +146,17 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
             _err(entry, ("train", "precision"),
                  "fp16 needs a CUDA GPU and this machine has none",
                  "use bf16, which autocasts on CPU too, or fp32")
+
+    if train.method in TRL_METHODS:  # TRL's trainers do not read the loop's own options
+        own = {"precision": train.precision != "fp32",
+               "gradient_checkpointing": train.gradient_checkpointing,
+               "checkpoint": train.checkpoint is not None,
+               "distributed": train.distributed is not None}
+        for key, used in own.items():
+            if used:
+                _err(entry, ("train", key),
+                     f"supported by methods pretrain and sft (the runner's own loop); method "
+                     f"'{train.method}' does not use it yet", f"remove train.{key}")
 
     dist = train.distributed
     if dist is not None and dist.config_file is not None:

@@ -344,7 +344,7 @@ def build_reward_base(base: dict[str, Any], ref: BaseRef, tokenizer, seed: int):
 
     torch.manual_seed(seed)
     if ref.kind == "config":
-        config = build_llama(base["config"], tokenizer, seed).config
+        config = build_from_config(base["config"], tokenizer, seed).config
         config.num_labels = 1
         model = AutoModelForSequenceClassification.from_config(config)
     else:

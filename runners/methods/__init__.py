@@ -97,9 +97,10 @@ def train_trl(
             if method == "reward":
                 model = modeling.build_reward_base(s["model"]["base"], st.ref, tokenizer, s["seed"])
             else:
-                model = modeling.build_base(s["model"]["base"], st.ref, tokenizer, s["seed"])
+                model = modeling.build_base(s["model"]["base"], st.ref, tokenizer, s["seed"],
+                                            t.get("peft"))
             if t.get("peft") is not None:
-                model = modeling.add_lora(model, t["peft"])
+                model = modeling.add_adapter(model, t["peft"])
         trainable, total = modeling.parameter_counts(model)
         rows = read_rows(data_dir / paths.SPLIT_FILES["train"])
         if not rows:

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from runners import modeling
-from runners.batching import encode_all, read_rows
+from runners.data.examples import load_examples
 from runners.errors import RunnerError
 from runners.loop import fit
 from runners.params import resolve_spec
@@ -28,7 +28,7 @@ def _setup(root, peft=None, **train):
         model = modeling.add_adapter(model, peft, bool(t.get("gradient_checkpointing")))
     elif t.get("gradient_checkpointing"):
         modeling.enable_gradient_checkpointing(model)
-    examples = encode_all(tok, read_rows(data / "train.jsonl"), "instruction", 32)
+    examples = load_examples(data, "train", 32).examples
     return model, examples, t, gen, tok
 
 
@@ -143,7 +143,7 @@ def test_gpt2_from_config_learns(pretrained):
     assert type(model).__name__ == "GPT2LMHeadModel" and model.config.n_embd == 32
     again = modeling.build_from_config(config, tok, 5)
     assert all(a.equal(b) for a, b in zip(model.parameters(), again.parameters(), strict=True))
-    examples = encode_all(tok, read_rows(data / "train.jsonl"), "text", 48)
+    examples = load_examples(data, "train", 48).examples
     train = resolve_spec(base_params()["specs"]["pre"], "pre")["train"] | {"max_steps": 40}
     result = fit(model, examples, train, seed_everything(5), tok.pad_token_id, say=lambda _: None)
     assert result.last_loss < result.first_loss - 1.0
