@@ -87,7 +87,7 @@ def train(
             f"trainable, base {ref.label}"
             + (f", {dist.world} processes" if dist.world > 1 else "")
         )
-        checkpoints = _checkpoints(t, out_dir, spec, manifest, ref, say)
+        checkpoints = _checkpoints(t, root, out_dir, spec, manifest, ref, say)
         result = fit(
             model,
             examples,
@@ -140,7 +140,7 @@ def train(
     return metrics
 
 
-def _checkpoints(t, out_dir: Path, spec, manifest, ref: modeling.BaseRef, say):
+def _checkpoints(t, root: Path, out_dir: Path, spec, manifest, ref: modeling.BaseRef, say):
     """A Checkpoints for ``runs/<spec>/checkpoints`` when the spec asks for them."""
     section = t.get("checkpoint")
     if not section:
@@ -157,10 +157,10 @@ def _checkpoints(t, out_dir: Path, spec, manifest, ref: modeling.BaseRef, say):
         "spec": lineage.spec_hash(spec, manifest["dataset"]),
         "data": manifest["data_hash"],
         "base": base_files,
-        "code": lineage.runner_sources(),
+        "code": lineage.code(STAGE)["sha256"],
         # the key packages' versions, not the hash of every distribution on sys.path,
         # which changes with the working directory a process starts in
-        "packages": lineage.environment()["versions"],
+        "packages": lineage.environment(root)["versions"],
     }))
     return Checkpoints(
         out_dir / paths.CHECKPOINTS_DIR, section["every"], section["keep"], fingerprint, say

@@ -1,7 +1,6 @@
 """Checkpoints: atomic, last K kept, fingerprinted; a SIGKILLed train stage resumes and
 ends with the same weights, bit for bit, as a run never stopped."""
 
-import json
 import os
 import random
 import shutil
@@ -84,8 +83,6 @@ def test_sigkill_then_resume_matches_uninterrupted_run(pretrained, tmp_path, cap
     ref = pretrained / "runs/pre"
     for rel in ("model/model.safetensors", "train_log.csv", "train_metrics.json"):
         assert (out / rel).read_bytes() == (ref / rel).read_bytes(), f"{rel} (killed at {at})"
-    lineage = json.loads((out / paths.TRAIN_LINEAGE).read_text())
-    assert lineage["training"]["resumed_from_step"] >= at
     assert not (out / paths.CHECKPOINTS_DIR).exists()  # cleaned up after success
 
 
