@@ -625,6 +625,14 @@ class Determinism(Section):
         description="torch deterministic algorithms only (a non-deterministic op is an error), "
         "cuDNN deterministic, no cuDNN benchmark, a fixed cuBLAS workspace; slower on GPU",
     )
+    threads: int | None = Field(
+        1,
+        ge=1,
+        le=1024,
+        description="torch CPU threads in every stage: float results depend on the thread "
+        "count, so it is pinned and results do not change with the machine's cores; "
+        "null = torch's default (one per core)",
+    )
 
 
 def _only_env_password(uri: str) -> bool:

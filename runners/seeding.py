@@ -17,13 +17,14 @@ CUBLAS_WORKSPACE = ":4096:8"
 _last: dict[str, Any] | None = None
 
 
-def seed_everything(seed: int, full: bool = False):
+def seed_everything(seed: int, full: bool = False, threads: int | None = None):
     """Seed Python, NumPy and torch; return a ``torch.Generator`` for the data order.
 
     The data-order generator is separate from the global torch RNG, so adding or
     removing a random layer (say, LoRA dropout) does not reshuffle the data. With
     ``full``, torch is restricted to deterministic algorithms (an op without one
-    raises), cuDNN is made deterministic and cuBLAS gets a fixed workspace.
+    raises), cuDNN is made deterministic and cuBLAS gets a fixed workspace. ``threads``
+    pins torch's CPU threads (float reductions depend on their number).
     """
     global _last
     import numpy as np
@@ -32,6 +33,8 @@ def seed_everything(seed: int, full: bool = False):
     if full:
         # read by cuBLAS when CUDA initialises; harmless on CPU
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
+    if threads:
+        torch.set_num_threads(int(threads))
     torch.use_deterministic_algorithms(bool(full))
     if hasattr(torch.backends, "cudnn"):
         torch.backends.cudnn.deterministic = bool(full)
@@ -41,7 +44,7 @@ def seed_everything(seed: int, full: bool = False):
     torch.manual_seed(seed)  # also seeds every CUDA device
     g = torch.Generator()
     g.manual_seed(seed)
-    _last = {"seed": seed, "full": bool(full)}
+    _last = {"seed": seed, "full": bool(full), "threads": threads}
     return g
 
 
@@ -49,6 +52,12 @@ def determinism(spec: dict[str, Any]) -> bool:
     """The spec's ``determinism.full`` (False when the section is absent)."""
     section = spec.get("determinism") or {}
     return bool(section.get("full", False))
+
+
+def threads(spec: dict[str, Any]) -> int | None:
+    """The spec's ``determinism.threads`` (1 when the section is absent; None = torch's default)."""
+    section = spec.get("determinism") or {}
+    return section.get("threads", 1)
 
 
 def report(dataset_seed: int | None = None) -> dict[str, Any]:
@@ -71,9 +80,14 @@ def report(dataset_seed: int | None = None) -> dict[str, Any]:
             "PYTHONHASHSEED unset: str hashes (and so set iteration order) vary per process; "
             "repro never lets set order reach a result"
         )
+    if not (_last and _last.get("threads")):
+        allowed.append(
+            "intra-op threads not pinned (determinism.threads: null): float reductions can "
+            "differ when the machine's core count changes"
+        )
     allowed.append(
-        "intra-op threads: float reductions can differ when the thread count or CPU changes "
-        "(the run record names both; verify compares bitwise on the same hardware only)"
+        "CPU model and instruction set: float kernels can differ between CPUs (the run "
+        "record names the CPU; verify compares bitwise on the same hardware only)"
     )
     return {
         "seed": seed,
@@ -88,6 +102,7 @@ def report(dataset_seed: int | None = None) -> dict[str, Any]:
             "split": dataset_seed,
         },
         "full": full,
+        "threads": _last.get("threads") if _last else None,
         "torch_deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
         "cudnn_deterministic": bool(getattr(torch.backends.cudnn, "deterministic", False)),
         "cudnn_benchmark": bool(getattr(torch.backends.cudnn, "benchmark", False)),

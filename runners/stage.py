@@ -28,7 +28,8 @@ def start(
     """``spec`` as in params.yaml, ``s`` the same with defaults filled in."""
     started, git = lineage.now(), lineage.git_info(root)
     ref = modeling.base_ref(s["model"]["base"], root)
-    seeding.seed_everything(s["seed"], full=seeding.determinism(s))
+    seeding.seed_everything(s["seed"], full=seeding.determinism(s),
+                           threads=seeding.threads(s))
     run = StageRun.start(
         spec=s,
         name=name,

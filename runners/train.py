@@ -61,8 +61,9 @@ def train(
     try:
         from runners.loop import fit
         from runners.seeding import determinism, seed_everything
+        from runners.seeding import threads as seeding_threads
 
-        generator = seed_everything(s["seed"], full=determinism(s))
+        generator = seed_everything(s["seed"], full=determinism(s), threads=seeding_threads(s))
         tokenizer = modeling.resolve_tokenizer(data_dir, ref)
         peft = t.get("peft")
         checkpointing = bool(t.get("gradient_checkpointing"))

@@ -88,8 +88,9 @@ def train_trl(
     try:
         from runners.data.chat import ensure_template
         from runners.seeding import determinism, seed_everything
+        from runners.seeding import threads as seeding_threads
 
-        seed_everything(s["seed"], full=determinism(s))
+        seed_everything(s["seed"], full=determinism(s), threads=seeding_threads(s))
         tokenizer = modeling.resolve_tokenizer(data_dir, st.ref)
         if fmt != "text":
             ensure_template(tokenizer, manifest["dataset"].get("chat_template"))

@@ -37,3 +37,19 @@ def test_full_determinism_switches_torch_and_is_recorded():
     assert not r["full"] and not r["torch_deterministic_algorithms"]
     assert any("threads" in a for a in r["allowed_nondeterminism"])
     assert determinism({"determinism": {"full": True}}) and not determinism({})
+
+
+def test_threads_are_pinned_from_the_spec():
+    import torch
+
+    from runners.seeding import report, seed_everything, threads
+
+    before = torch.get_num_threads()
+    try:
+        seed_everything(3, threads=threads({"determinism": {"full": False, "threads": 1}}))
+        assert torch.get_num_threads() == 1
+        assert report()["threads"] == 1
+        assert not any("not pinned" in a for a in report()["allowed_nondeterminism"])
+        assert threads({}) == 1 and threads({"determinism": {"threads": None}}) is None
+    finally:
+        torch.set_num_threads(before)
