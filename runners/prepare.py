@@ -72,9 +72,7 @@ def _tokenizer(d: dict[str, Any], tok_from: dict[str, Any] | None, train_rows, f
     return tok, info
 
 
-def _token_filter(
-    name: str, splits, tokens, fmt: str, keep
-) -> tuple[dict, dict, c.Step]:
+def _token_filter(name: str, splits, tokens, keep) -> tuple[dict, dict, c.Step]:
     new_rows, new_tokens, dropped = {}, {}, []
     for split_name, rows in splits.items():
         new_rows[split_name], new_tokens[split_name] = [], []
@@ -84,8 +82,7 @@ def _token_filter(
                 new_tokens[split_name].append(tok)
             else:
                 dropped.append(row)
-    total = sum(len(v) for v in new_rows.values())
-    step = c.Step(name, total, len(dropped), samples=[c.sample(r) for r in dropped[: c.N_SAMPLES]])
+    step = c.drop_step(name, sum(len(v) for v in new_rows.values()), dropped)
     return new_rows, new_tokens, step
 
 
@@ -115,7 +112,7 @@ def prepare(
     steps.append(step)
     pairs, empty = c.drop_empty(pairs, fmt)
     invalid = [r for rows in raw.invalid.values() for r in rows] + empty
-    steps.append(c.drop_step("invalid", pairs, invalid))
+    steps.append(c.drop_step("invalid", len(pairs), invalid))
     if cl["min_chars"]:
         n = int(cl["min_chars"])
         pairs, step = c.filter_rows("min_chars", pairs,
@@ -162,7 +159,7 @@ def prepare(
             ("max_tokens", cl["max_tokens"], lambda n, b=cl["max_tokens"]: n <= (b or n)),
         ):
             if bound:
-                splits, tokens, step = _token_filter(name, splits, tokens, fmt, keep)
+                splits, tokens, step = _token_filter(name, splits, tokens, keep)
                 steps.append(step)
     elif cl["min_tokens"] or cl["max_tokens"]:
         raise RunnerError(

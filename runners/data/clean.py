@@ -47,15 +47,24 @@ def sample(row: Any) -> str:
     return text if len(text) <= SAMPLE_CHARS else text[: SAMPLE_CHARS - 3] + "..."
 
 
-def drop_step(name: str, kept: list[Pair], dropped: list[Any]) -> Step:
-    return Step(name, len(kept), len(dropped), samples=[sample(r) for r in dropped[:N_SAMPLES]])
+def drop_step(name: str, rows_left: int, dropped: list[Any]) -> Step:
+    return Step(name, rows_left, len(dropped), samples=[sample(r) for r in dropped[:N_SAMPLES]])
+
+
+def partition(pairs: list[Pair], keep: Callable[[dict], bool]) -> tuple[list[Pair], list[dict]]:
+    """The pairs whose row ``keep`` accepts, and the rows it refuses."""
+    kept, dropped = [], []
+    for split, row in pairs:
+        if keep(row):
+            kept.append((split, row))
+        else:
+            dropped.append(row)
+    return kept, dropped
 
 
 def filter_rows(name: str, pairs: list[Pair], keep: Callable[[dict], bool]) -> tuple[list, Step]:
-    kept, dropped = [], []
-    for split, row in pairs:
-        (kept.append((split, row)) if keep(row) else dropped.append(row))
-    return kept, drop_step(name, kept, dropped)
+    kept, dropped = partition(pairs, keep)
+    return kept, drop_step(name, len(kept), dropped)
 
 
 # ----------------------------------------------------------------------------- normalise
@@ -98,14 +107,9 @@ def normalize(pairs: list[Pair], form: str | None, whitespace: bool) -> tuple[li
 
 def drop_empty(pairs: list[Pair], fmt: str) -> tuple[list, list]:
     """Rows that normalising left empty: they join the invalid ones."""
-    kept, empty = [], []
-    for split, row in pairs:
-        if fmt == "chat":
-            ok = all(m["content"] for m in row["messages"])
-        else:
-            ok = all(v for k, v in row.items() if k != "input")
-        (kept.append((split, row)) if ok else empty.append(row))
-    return kept, empty
+    if fmt == "chat":
+        return partition(pairs, lambda row: all(m["content"] for m in row["messages"]))
+    return partition(pairs, lambda row: all(v for k, v in row.items() if k != "input"))
 
 
 # ----------------------------------------------------------------------------- dedupe
@@ -122,6 +126,12 @@ def dedupe_key(row: dict[str, Any], fmt: str) -> str:
     return row["text"]
 
 
+def _by_mask(name: str, pairs: list[Pair], keep: list[bool]) -> tuple[list, Step]:
+    kept = [p for p, k in zip(pairs, keep, strict=True) if k]
+    dropped = [p[1] for p, k in zip(pairs, keep, strict=True) if not k]
+    return kept, drop_step(name, len(kept), dropped)
+
+
 def _eval_first(pairs: list[Pair]) -> list[int]:
     return sorted(range(len(pairs)), key=lambda i: (KEEP_ORDER.get(pairs[i][0], 9), i))
 
@@ -134,9 +144,7 @@ def dedupe_exact(pairs: list[Pair], fmt: str) -> tuple[list, Step]:
         if key not in seen:
             seen.add(key)
             keep[i] = True
-    kept = [p for p, k in zip(pairs, keep, strict=True) if k]
-    dropped = [p[1] for p, k in zip(pairs, keep, strict=True) if not k]
-    return kept, drop_step("dedupe_exact", kept, dropped)
+    return _by_mask("dedupe_exact", pairs, keep)
 
 
 def _shingles(text: str, n: int) -> set[bytes]:
@@ -161,9 +169,7 @@ def dedupe_near(
             continue
         lsh.insert(str(i), m)
         keep[i] = True
-    kept = [p for p, k in zip(pairs, keep, strict=True) if k]
-    dropped = [p[1] for p, k in zip(pairs, keep, strict=True) if not k]
-    return kept, drop_step("dedupe_near", kept, dropped)
+    return _by_mask("dedupe_near", pairs, keep)
 
 
 # ----------------------------------------------------------------------------- decontaminate
@@ -188,6 +194,4 @@ def decontaminate(
     for row in splits["train"]:
         (dropped if _ngrams(full_text(row, fmt), n) & held else kept).append(row)
     out = {**splits, "train": kept}
-    total = sum(len(v) for v in out.values())
-    return out, Step("decontaminate", total, len(dropped),
-                     samples=[sample(r) for r in dropped[:N_SAMPLES]])
+    return out, drop_step("decontaminate", sum(len(v) for v in out.values()), dropped)
