@@ -1,4 +1,4 @@
-"""Benchmark: streamed BLAKE3 (repro.hashing.hash_file) against streamed md5 and sha256.
+"""Benchmark: streamed BLAKE3 (repro.contract.hashing.hash_file) against streamed md5 and sha256.
 
 Target (issue 3): BLAKE3 at least 2x md5's throughput on the same 1 GiB file. The file is
 generated in a temporary folder (random bytes, so nothing compresses or dedupes) and deleted
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from repro.hashing import CHUNK, hash_file  # noqa: E402
+from repro.contract.hashing import CHUNK, hash_file  # noqa: E402
 
 
 def hashlib_file(path: Path, name: str, chunk: int = CHUNK) -> str:
@@ -75,7 +75,7 @@ def main() -> int:
     gbs = {a: [size / t / 1e9 for t in ts] for a, ts in times.items()}
     med = {a: statistics.median(v) for a, v in gbs.items()}
     result = {
-        "benchmark": "streamed file hashing: blake3 (repro.hashing.hash_file) vs hashlib md5, sha256",
+        "benchmark": "streamed file hashing: blake3 (repro.contract.hashing.hash_file) vs hashlib md5, sha256",
         "file_bytes": size,
         "chunk_bytes": CHUNK,
         "rounds": args.rounds,

@@ -49,7 +49,7 @@ def make_rows(n: int, seed: int) -> list[dict]:
 def naive(path: Path, tokenizer) -> tuple[float, int]:
     import datasets
 
-    from runners.batching import encode
+    from runners.data.batching import encode
 
     datasets.disable_progress_bars()
     t = time.perf_counter()
@@ -91,8 +91,8 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "prepare_throughput.json"))
     args = ap.parse_args()
 
-    from runners.data.tokenizer import train_bpe, wrap
-    from runners.modeling import load_tokenizer
+    from runners.data.bpe import train_bpe, wrap
+    from runners.models.modeling import load_tokenizer
 
     with tempfile.TemporaryDirectory(prefix="repro-bench-") as tmp:
         work = Path(tmp)

@@ -54,9 +54,9 @@ def child(kind: str, base: str, steps: int) -> dict:
     import torch
     import transformers  # noqa: F401
 
-    from runners import modeling
-    from runners.batching import Example
-    from runners.loop import fit
+    from runners.data.batching import Example
+    from runners.models import modeling
+    from runners.training.loop import fit
 
     baseline = rss_bytes()
     peft_section = {"kind": kind, "r": 16, "alpha": 32, "dropout": 0.0,

@@ -43,7 +43,7 @@ def make_model():
 def make_examples(n: int):
     import torch
 
-    from runners.batching import Example
+    from runners.data.batching import Example
 
     g = torch.Generator().manual_seed(0)
     ids = torch.randint(1, MODEL["vocab_size"], (n, SEQ), generator=g).tolist()
@@ -66,7 +66,7 @@ def steady(stamps: list[tuple[float, float]], warmup: int) -> tuple[float, float
 def run_repro(examples, steps: int, warmup: int) -> tuple[float, float]:
     import torch
 
-    from runners.loop import fit
+    from runners.training.loop import fit
 
     model = make_model()
     stamps: list[tuple[float, float]] = []
@@ -81,7 +81,7 @@ def run_repro(examples, steps: int, warmup: int) -> tuple[float, float]:
 def run_trainer(examples, steps: int, warmup: int, out: str) -> tuple[float, float]:
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
-    from runners.batching import collate
+    from runners.data.batching import collate
 
     stamps: list[tuple[float, float]] = []
 

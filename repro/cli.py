@@ -25,7 +25,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _root(args: argparse.Namespace) -> Path:
-    from repro.workspace import find_root
+    from repro.spec.workspace import find_root
 
     try:
         return find_root(Path(args.C) if args.C else None)
@@ -39,7 +39,7 @@ def _root(args: argparse.Namespace) -> Path:
 
 def _load(args: argparse.Namespace, root: Path):
     """Load every spec (and files named on the command line); returns (all, selected)."""
-    from repro.workspace import load_workspace, select
+    from repro.spec.workspace import load_workspace, select
 
     wanted = list(getattr(args, "specs", None) or [])
     extra = []
@@ -76,14 +76,14 @@ def _require_valid(entries, selected) -> None:
 
 
 def _compile(root: Path, entries, check: bool = False) -> Any:
-    from repro.compiler import compile_workspace, stale_files, write_atomic
-    from repro.paths import DVC_FILE, PARAMS_FILE
+    from repro.contract.paths import DVC_FILE, PARAMS_FILE
+    from repro.pipeline.compiler import compile_workspace, stale_files, write_atomic
 
     compiled = compile_workspace(root, entries)
     if check:
         return compiled, stale_files(root, compiled)
-    from repro import envlock
-    from repro.paths import ENV_LOCK
+    from repro.contract import envlock
+    from repro.contract.paths import ENV_LOCK
 
     written = []
     if write_atomic(root / ENV_LOCK, envlock.render()):
@@ -158,7 +158,7 @@ def _status_for(spec: str, graph, result) -> str:
 
 def _check_pins(root: Path, entries, selected, as_json: bool) -> None:
     """Stop before DVC starts if a pinned local data source changed."""
-    from repro.pin import check_pins, with_upstream
+    from repro.data.pin import check_pins, with_upstream
 
     bad = check_pins(root, with_upstream(entries, selected))
     if not bad:
@@ -173,8 +173,8 @@ def _check_pins(root: Path, entries, selected, as_json: bool) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from repro.run import reproduce, require_dvc
-    from repro.show import HEADERS, metric_cells, spec_result
+    from repro.pipeline.run import reproduce, require_dvc
+    from repro.results.show import HEADERS, metric_cells, spec_result
 
     t0 = time.perf_counter()
     root = _root(args)
@@ -189,7 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     graph = compiled.graph
     targets = [f"evaluate-{e.name}" for e in selected] if args.specs else None
     if args.json:
-        from repro.run import stdout_to_stderr
+        from repro.pipeline.run import stdout_to_stderr
 
         with stdout_to_stderr():
             result = reproduce(root, targets, force=args.force)
@@ -223,7 +223,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from repro.show import HEADERS, metric_cells, spec_result
+    from repro.results.show import HEADERS, metric_cells, spec_result
 
     root = _root(args)
     if args.data:
@@ -243,15 +243,15 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def _spec_keys(root: Path, entries) -> dict[str, str]:
     """spec name -> prepared data key, for the specs that are valid."""
-    from repro.compiler import build_graph
+    from repro.pipeline.compiler import build_graph
 
     ok = [e for e in entries if e.ok]
     return build_graph(root, ok).spec_data if ok else {}
 
 
 def _show_data(args: argparse.Namespace, root: Path) -> int:
-    from repro.datacard import detail, overview, prepared_keys, read_card
-    from repro.workspace import load_workspace
+    from repro.data.cards import detail, overview, prepared_keys, read_card
+    from repro.spec.workspace import load_workspace
 
     if len(args.specs) > 1:
         raise ReproError("show --data takes at most one data set key or spec")
@@ -274,12 +274,12 @@ def _show_data(args: argparse.Namespace, root: Path) -> int:
     if want in known:
         key = want
     else:
-        from repro.workspace import select
+        from repro.spec.workspace import select
 
         try:
             entry = select(entries, root, [want])[0]
         except ReproError:
-            from repro.validate import suggest
+            from repro.spec.validate import suggest
 
             guess = suggest(want, sorted(known | set(spec_keys)))
             hint = f" (did you mean '{guess}'?)" if guess else ""
@@ -304,8 +304,8 @@ def _show_data(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_pin(args: argparse.Namespace) -> int:
-    from repro.datahash import DigestCache
-    from repro.pin import pin_entry
+    from repro.data.pin import pin_entry
+    from repro.data.rawhash import DigestCache
 
     root = _root(args)
     if not args.specs:
@@ -345,7 +345,7 @@ def cmd_pin(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from repro.plan import human_bytes, plan
+    from repro.pipeline.plan import human_bytes, plan
 
     root = _root(args)
     entries, selected = _load(args, root)
@@ -384,7 +384,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from repro.compiler import build_graph
+    from repro.pipeline.compiler import build_graph
     from runners.errors import RunnerError
     from runners.export import export
 
@@ -409,8 +409,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from repro.reference import markdown_reference
-    from repro.schema import json_schema
+    from repro.spec.reference import markdown_reference
+    from repro.spec.schema import json_schema
 
     text = markdown_reference() if args.markdown else json.dumps(json_schema(), indent=2) + "\n"
     if args.output:
@@ -422,7 +422,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from repro.init import init_workspace
+    from repro.pipeline.scaffold import init_workspace
 
     path = Path(args.dir)
     init_workspace(path)
@@ -432,7 +432,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    from repro.lineage import ancestry, load_result, render_tree, tree_json
+    from repro.results.lineage import ancestry, load_result, render_tree, tree_json
 
     result = load_result(args.result, Path(args.C) if args.C else None)
     tree = ancestry(result)
@@ -450,8 +450,8 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from repro.diff import compare, render
-    from repro.lineage import load_result
+    from repro.results.diff import compare, render
+    from repro.results.lineage import load_result
 
     cwd = Path(args.C) if args.C else None
     d = compare(load_result(args.a, cwd), load_result(args.b, cwd))
@@ -463,8 +463,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from repro.diff import render
-    from repro.verify import ABS_TOL, REL_TOL, verify
+    from repro.results.diff import render
+    from repro.results.verify import ABS_TOL, REL_TOL, verify
 
     root = Path(args.C).resolve() if args.C else Path.cwd()
     say = (lambda line: print(line, file=sys.stderr)) if args.json else print
@@ -492,8 +492,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def _upgrade_files(root: Path, wanted: list[str]) -> list[Path]:
     """Every YAML file under specs/ (bases too), or the named specs and their extends chains."""
-    from repro.loader import load_spec_file
-    from repro.workspace import spec_files
+    from repro.spec.loader import load_spec_file
+    from repro.spec.workspace import spec_files
 
     base = root / "specs"
     if not wanted:
@@ -514,9 +514,9 @@ def _upgrade_files(root: Path, wanted: list[str]) -> list[Path]:
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
-    from repro.migrate import upgrade_file, upgrade_text
-    from repro.schema import SPEC_VERSION
-    from repro.workspace import rel
+    from repro.spec.migrate import upgrade_file, upgrade_text
+    from repro.spec.schema import SPEC_VERSION
+    from repro.spec.workspace import rel
 
     root = _root(args)
     files = _upgrade_files(root, list(args.specs))

@@ -13,16 +13,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from repro import paths
-from runners import cli, modeling, stage
-from runners.batching import read_rows
+from repro.contract import paths
+from repro.contract.fsio import write_json_atomic
+from runners import entry, harness
+from runners.data.batching import read_rows
 from runners.data.examples import load_examples
 from runners.errors import RunnerError
-from runners.fileio import write_json_atomic
+from runners.models import modeling
 from runners.params import resolve_spec
 from runners.prepare import read_manifest
-from runners.scoring import METRICS, score
-from runners.tracking import flatten
+from runners.records.tracking import flatten
+from runners.scoring.metrics import METRICS, score
 
 STAGE = "evaluate"
 
@@ -58,7 +59,7 @@ def evaluate(
         raise RunnerError(f"{data_dir}: split {ev['split']!r} is empty")
     model_dir = root / paths.model_dir(name)
     out_dir = root / paths.spec_dir(name)
-    st = stage.start(spec, s, name, root, STAGE, manifest)
+    st = harness.start(spec, s, name, root, STAGE, manifest)
     ref, run = st.ref, st.run
 
     try:
@@ -87,7 +88,7 @@ def evaluate(
             base_metrics.pop("_samples", None)
             metrics["base"] = base_metrics
         write_json_atomic(out_dir / paths.METRICS, metrics)
-        records = stage.finish_records(st, STAGE, spec, s, name, root, manifest, command)
+        records = harness.finish_records(st, STAGE, spec, s, name, root, manifest, command)
     except BaseException:
         run.finish(failed=True)
         raise
@@ -102,7 +103,7 @@ def evaluate(
 def _score_reward_model(s: dict, model_dir: Path, rows: list, ev: dict, ref) -> dict:
     """A reward model (``train.method: reward``) ranks preference pairs; with
     ``compare_base``, so does the base model under a fresh, seeded score head."""
-    from runners.preference import preference_scores
+    from runners.scoring.preference import preference_scores
 
     bs = int(ev["batch_size"])
     model, tokenizer = modeling.load_reward_model(model_dir)
@@ -123,7 +124,7 @@ def _summary(metrics: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.spec_stage_main("evaluate", "Evaluate one trained spec listed in params.yaml.", evaluate, argv)
+    return entry.spec_stage_main("evaluate", "Evaluate one trained spec listed in params.yaml.", evaluate, argv)
 
 
 if __name__ == "__main__":

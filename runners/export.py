@@ -14,10 +14,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from repro import paths
-from runners import modeling
+from repro.contract import paths
+from repro.contract.fsio import atomic_dir
 from runners.errors import RunnerError
-from runners.fileio import atomic_dir
+from runners.models import modeling
 from runners.params import resolve_spec
 
 MERGED_DIR = "merged"

@@ -1,7 +1,7 @@
 """Reading ``params.yaml``: the compiler's output and the runners' only configuration.
 
 The shape is fixed by docs/runner-contract.md. Every section is validated with the
-same pydantic models the compiler used (``repro.schema``), so defaults and allowed
+same pydantic models the compiler used (``repro.spec.schema``), so defaults and allowed
 values live in one place; a bad entry raises a RunnerError naming the params key.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from repro import paths
+from repro.contract import paths
 from runners.errors import RunnerError
 
 BASE_KINDS = ("config", "spec", "path", "hub")
@@ -60,8 +60,8 @@ def _validate(section: str, value: Any, where: str) -> dict[str, Any]:
     """``value``, the spec section ``section``, checked and completed by the schema."""
     from pydantic import TypeAdapter, ValidationError
 
-    from repro.schema import Spec
-    from repro.schemapath import field_name, resolve_loc
+    from repro.spec.schema import Spec
+    from repro.spec.schemapath import field_name, resolve_loc
 
     field = Spec.model_fields[section]  # the annotation plus its discriminator
     adapter = TypeAdapter(Annotated[field.annotation, field])

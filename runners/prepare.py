@@ -16,17 +16,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from repro import paths
-from repro.hashing import hash_bytes
-from runners import cli, lineage
+from repro.contract import paths
+from repro.contract.fsio import atomic_dir, canonical_json, dump_json, file_hashes, sha256_text
+from repro.contract.hashing import hash_bytes
+from runners import entry
 from runners.data import clean as c
 from runners.data.examples import TOKENS_DIR
+from runners.data.prompting import full_text
 from runners.data.sources import FORMAT_COLUMNS, load_source
 from runners.data.split import split
 from runners.errors import RunnerError
-from runners.fileio import atomic_dir, canonical_json, dump_json, file_hashes, sha256_text
 from runners.params import dataset_params, load_params, resolve_dataset
-from runners.prompting import full_text
+from runners.records import lineage
 
 MANIFEST_VERSION = 2
 CARD_VERSION = 1
@@ -239,7 +240,7 @@ def read_manifest(data_dir: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = cli.parser(
+    args = entry.parser(
         "python -m runners.prepare", "Prepare one data set listed in params.yaml.", "dataset_key"
     ).parse_args(argv)
 
@@ -251,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = ", ".join(f"{k} {v}" for k, v in m["rows"].items())
         print(f"prepared {args.dataset_key}: {rows} rows -> {paths.data_dir(args.dataset_key)}")
 
-    return cli.run(body)
+    return entry.run(body)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from repro import paths
-from repro.schema import TRL_METHODS
-from runners import cli, distributed, lineage, modeling, stage
-from runners.data.examples import load_examples
-from runners.errors import RunnerError
-from runners.fileio import (
+from repro.contract import paths
+from repro.contract.fsio import (
     atomic_dir,
     canonical_json,
     sha256_file,
@@ -28,8 +24,15 @@ from runners.fileio import (
     write_json_atomic,
     write_text_atomic,
 )
+from repro.spec.schema import TRL_METHODS
+from runners import entry, harness
+from runners.data.examples import load_examples
+from runners.errors import RunnerError
+from runners.models import modeling
 from runners.params import resolve_spec
 from runners.prepare import read_manifest
+from runners.records import lineage
+from runners.training import distributed
 
 STAGE = "train"
 
@@ -54,14 +57,14 @@ def train(
     dist = distributed.setup(bool((t.get("distributed") or {}).get("cpu")))
     # only rank 0 tracks: the other processes open no MLflow run
     tracked = s if dist.main else {**s, "tracking": {**s["tracking"], "mlflow": False}}
-    st = stage.start(spec, tracked, name, root, STAGE, manifest)
+    st = harness.start(spec, tracked, name, root, STAGE, manifest)
     ref, run = st.ref, st.run
     say = (lambda line: print(line, flush=True)) if dist.main else (lambda line: None)
 
     try:
-        from runners.loop import fit
-        from runners.seeding import determinism, seed_everything
-        from runners.seeding import threads as seeding_threads
+        from runners.training.loop import fit
+        from runners.training.seeding import determinism, seed_everything
+        from runners.training.seeding import threads as seeding_threads
 
         generator = seed_everything(s["seed"], full=determinism(s), threads=seeding_threads(s))
         tokenizer = modeling.resolve_tokenizer(data_dir, ref)
@@ -123,7 +126,7 @@ def train(
         )
         write_text_atomic(out_dir / paths.TRAIN_LOG, log_csv)
         write_json_atomic(out_dir / paths.TRAIN_METRICS, metrics)
-        records = stage.finish_records(st, STAGE, spec, s, name, root, manifest, command,
+        records = harness.finish_records(st, STAGE, spec, s, name, root, manifest, command,
                                        extra={"training": {"processes": dist.world}})
         if checkpoints is not None and not t["checkpoint"].get("keep_after_success"):
             checkpoints.clear()
@@ -146,7 +149,7 @@ def _checkpoints(t, root: Path, out_dir: Path, spec, manifest, ref: modeling.Bas
     section = t.get("checkpoint")
     if not section:
         return None
-    from runners.checkpoint import Checkpoints
+    from runners.training.checkpoint import Checkpoints
 
     base_files: dict[str, Any] = {}
     if ref.location and Path(ref.location).is_dir():
@@ -169,7 +172,7 @@ def _checkpoints(t, root: Path, out_dir: Path, spec, manifest, ref: modeling.Bas
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.spec_stage_main("train", "Train one spec listed in params.yaml.", train, argv)
+    return entry.spec_stage_main("train", "Train one spec listed in params.yaml.", train, argv)
 
 
 if __name__ == "__main__":

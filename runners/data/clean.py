@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from runners.fileio import canonical_json
-from runners.prompting import full_text
+from repro.contract.fsio import canonical_json
+from runners.data.prompting import full_text
 
 Pair = tuple[str, dict[str, Any]]
 KEEP_ORDER = {"test": 0, "validation": 1, "train": 2, "all": 3}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from runners.batching import IGNORE, Example
+from runners.data.batching import IGNORE, Example
 from runners.errors import RunnerError
 
 TOKENS_DIR = "tokens"

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from repro.hashing import FileEntry, data_files, hash_bytes, hash_path
+from repro.contract.fsio import canonical_json
+from repro.contract.hashing import FileEntry, data_files, hash_bytes, hash_path
 from runners.data import builtin
 from runners.errors import RunnerError
-from runners.fileio import canonical_json
 
 FORMAT_COLUMNS = {
     "text": ("text",),

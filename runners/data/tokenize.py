@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from runners.data.prompting import format_prompt, full_text
 from runners.errors import RunnerError
-from runners.prompting import format_prompt, full_text
 
 IGNORE = -100
 BATCH = 1000
@@ -26,10 +26,10 @@ TOKENIZED_FORMATS = ("text", "instruction", "chat")
 def load_tokenizer_from(ref: dict[str, Any], root: Path):
     """A tokenizer named by the compiler's ``tokenizer_from``: another prepared data set's,
     a local model folder's, or a hub model's (offline: from the local HF cache)."""
-    from runners.modeling import load_tokenizer
+    from runners.models.modeling import load_tokenizer
 
     if "data" in ref:
-        from repro import paths
+        from repro.contract import paths
 
         folder = root / paths.data_dir(ref["data"]) / paths.TOKENIZER_DIR
         if not folder.is_dir():
@@ -46,7 +46,7 @@ def load_tokenizer_from(ref: dict[str, Any], root: Path):
 
 
 def train_tokenizer(rows: list[dict], fmt: str, settings: dict[str, Any]):
-    from runners.data.tokenizer import train_bpe, wrap
+    from runners.data.bpe import train_bpe, wrap
 
     texts = [full_text(r, fmt) for r in rows]
     if fmt == "chat":  # the default template's scaffolding must tokenize well too

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from repro import paths
-from runners import modeling, stage
-from runners.batching import read_rows
+from repro.contract import paths
+from repro.contract.fsio import atomic_dir, write_json_atomic, write_text_atomic
+from runners import harness
+from runners.data.batching import read_rows
 from runners.errors import RunnerError
-from runners.fileio import atomic_dir, write_json_atomic, write_text_atomic
 from runners.methods.common import (
     Log,
     drop_printer,
@@ -28,6 +28,7 @@ from runners.methods.common import (
     trainer_args,
     with_repro_optimizer,
 )
+from runners.models import modeling
 
 
 @dataclass
@@ -79,7 +80,7 @@ def train_trl(
     manifest = read_manifest(data_dir)
     fmt = manifest["format"]
     out_dir = root / paths.spec_dir(name)
-    st = stage.start(spec, s, name, root, "train", manifest)
+    st = harness.start(spec, s, name, root, "train", manifest)
     run = st.run
 
     def say(line: str) -> None:
@@ -87,8 +88,8 @@ def train_trl(
 
     try:
         from runners.data.chat import ensure_template
-        from runners.seeding import determinism, seed_everything
-        from runners.seeding import threads as seeding_threads
+        from runners.training.seeding import determinism, seed_everything
+        from runners.training.seeding import threads as seeding_threads
 
         seed_everything(s["seed"], full=determinism(s), threads=seeding_threads(s))
         tokenizer = modeling.resolve_tokenizer(data_dir, st.ref)
@@ -128,7 +129,7 @@ def train_trl(
             modeling.save(model, tokenizer, tmp, int(t["max_length"]))
         write_text_atomic(out_dir / paths.TRAIN_LOG, log.csv())
         write_json_atomic(out_dir / paths.TRAIN_METRICS, metrics)
-        records = stage.finish_records(
+        records = harness.finish_records(
             st, "train", spec, s, name, root, manifest, command,
             extra={"trainer": type(trainer).__mro__[1].__name__},
         )

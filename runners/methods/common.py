@@ -1,7 +1,7 @@
 """What every TRL-backed method shares: the trainer arguments a spec's ``train`` section
 maps to, the repro optimizer and schedule inside TRL's trainers, and a log collector.
 
-The optimizer and learning-rate schedule are built by ``runners.optim``, exactly as for
+The optimizer and learning-rate schedule are built by ``runners.training.optim``, exactly as for
 the plain loop (a trainer subclass overrides ``create_optimizer``/``create_scheduler``),
 so ``train.optimizer`` and ``train.scheduler`` mean the same thing for every method.
 """
@@ -49,8 +49,8 @@ def trainer_args(config_cls, t: dict[str, Any], seed: int, out_dir: str, **metho
 
 
 def with_repro_optimizer(trainer_cls, t: dict[str, Any]):
-    """``trainer_cls`` whose optimizer and schedule come from ``runners.optim``."""
-    from runners.optim import build_optimizer, build_scheduler
+    """``trainer_cls`` whose optimizer and schedule come from ``runners.training.optim``."""
+    from runners.training.optim import build_optimizer, build_scheduler
 
     class Trainer(trainer_cls):
         def create_optimizer(self, model=None):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from runners.conversations import rl_example
+from runners.data.formats import rl_example
 from runners.errors import RunnerError
-from runners.rewards import reward_functions
+from runners.methods.rewards import reward_functions
 
 LOGGED: tuple[tuple[str, str], ...] = (("reward", "reward"),)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runners.conversations import preference_example
+from runners.data.formats import preference_example
 
 LOGGED: tuple[tuple[str, str], ...] = (("accuracy", "accuracy"), ("margin", "margin"))
 

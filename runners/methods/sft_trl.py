@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runners.conversations import sft_example
+from runners.data.formats import sft_example
 
 LOGGED: tuple[tuple[str, str], ...] = (("token_accuracy", "mean_token_accuracy"),)
 

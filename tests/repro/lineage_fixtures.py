@@ -33,7 +33,7 @@ BASE = {
     },
     "dataset": {"source": {"builtin": "arithmetic", "size": 300}, "format": "instruction",
                 "seed": 7},
-    "raw": "raw-1", "data_hash": "data-1", "code": {"runners/train.py": "c1", "repro/paths.py": "c2"},
+    "raw": "raw-1", "data_hash": "data-1", "code": {"runners/train.py": "c1", "repro/contract/paths.py": "c2"},
     "packages": {"numpy": "2.4.6", "torch": "2.13.0"}, "python": "3.11.7",
     "model": "weights-1", "metrics": {"perplexity": 2.5, "n_examples": 20},
     "hardware": {"machine": "x86_64", "cpu": "Xeon", "cpu_count": 2, "gpus": [],

@@ -63,9 +63,9 @@ def test_empty_workspace_is_a_clear_user_error(tmp_path, capsys):
 
 def test_summary_status_names_what_ran_failed_or_was_skipped(workspace):
     from repro.cli import _status_for
-    from repro.compiler import compile_workspace
-    from repro.run import RunResult
-    from repro.workspace import load_workspace
+    from repro.pipeline.compiler import compile_workspace
+    from repro.pipeline.run import RunResult
+    from repro.spec.workspace import load_workspace
 
     graph = compile_workspace(workspace, load_workspace(workspace)).graph
     failed = RunResult(ran=["train-pre"], failed=["evaluate-pre"], error="failed")

@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 
 from repro.cli import main
-from repro.compiler import code_deps, compile_workspace
-from repro.workspace import load_workspace
+from repro.pipeline.compiler import code_deps, compile_workspace
+from repro.spec.workspace import load_workspace
 from tests.conftest import ROOT, TINY_PRETRAIN, TINY_SFT, make_workspace
 
 
@@ -156,7 +156,7 @@ def test_committed_pipeline_is_up_to_date():
 
 
 def test_readme_reference_matches_schema():
-    from repro.reference import markdown_reference
+    from repro.spec.reference import markdown_reference
 
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     block = text.split("<!-- reference:start -->\n")[1].split("<!-- reference:end -->")[0]

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from repro.cli import main
-from repro.diff import compare
 from repro.errors import ReproError
-from repro.lineage import ancestry, load_result, walk
+from repro.results.diff import compare
+from repro.results.lineage import ancestry, load_result, walk
 from tests.repro.lineage_fixtures import BASE, variant, write_result
 
 
@@ -50,7 +50,7 @@ def test_raw_data_and_package_changes_are_named(tmp_path):
     assert _diff(tmp_path, variant(raw="raw-2", data_hash="data-2")) == ["data.raw_sha256"]
     assert _diff(tmp_path, variant(packages={"numpy": "2.4.7", "torch": "2.13.0"})) == [
         "env.numpy"]
-    assert _diff(tmp_path, variant(code={"runners/train.py": "c9", "repro/paths.py": "c2"})) == [
+    assert _diff(tmp_path, variant(code={"runners/train.py": "c9", "repro/contract/paths.py": "c2"})) == [
         "code.runners/train.py"]
     hw = dict(BASE["hardware"], gpus=["NVIDIA H100"])
     assert _diff(tmp_path, variant(hardware=hw)) == ["hardware.gpus"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from repro.errors import SpecError
-from repro.loader import apply_overrides, deep_merge, load_spec_file, load_yaml_file
-from repro.schema import SPEC_VERSION
+from repro.spec.loader import apply_overrides, deep_merge, load_spec_file, load_yaml_file
+from repro.spec.schema import SPEC_VERSION
 
 
 def test_positions_of_keys_and_values(tmp_path):

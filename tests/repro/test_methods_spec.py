@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from repro.cli import main
-from repro.compiler import compile_workspace
-from repro.workspace import load_workspace
+from repro.pipeline.compiler import compile_workspace
+from repro.spec.workspace import load_workspace
 from tests.conftest import TINY_PRETRAIN, TINY_SFT, make_workspace, tree_digest
 
 PREF_DATA = "source: {builtin: arithmetic-preference, size: 300}\n  format: preference"
@@ -146,7 +146,7 @@ def test_shipped_chains_validate():
 
 
 def test_show_puts_preference_accuracy_next_to_the_base_scores():
-    from repro.show import HEADERS, metric_cells
+    from repro.results.show import HEADERS, metric_cells
 
     metrics = {"exact_match": 0.5, "preference_accuracy": 0.9,
                "base": {"exact_match": 0.4, "preference_accuracy": 0.8}}

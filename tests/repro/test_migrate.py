@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from repro.errors import SpecErrors
-from repro.loader import load_spec_file
-from repro.migrate import upgrade
-from repro.schema import SPEC_VERSION
-from repro.validate import validate_doc
+from repro.spec.loader import load_spec_file
+from repro.spec.migrate import upgrade
+from repro.spec.schema import SPEC_VERSION
+from repro.spec.validate import validate_doc
 
 V1 = """\
 spec_version: 1

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from repro.cli import main
-from repro.hashing import hash_bytes, hash_path
+from repro.contract.hashing import hash_bytes, hash_path
 from tests.conftest import make_workspace
 
 ROWS = [{"instruction": f"{a}+{a}", "input": "", "output": str(2 * a)} for a in range(20)]
@@ -154,7 +154,7 @@ def test_pin_a_spec_whose_data_comes_from_its_base(tmp_path, capsys):
     assert (root / "specs" / "child.yaml").read_text() == child + f"data:\n  hash: {expected}\n"
     assert (root / "specs" / "_base" / "local.yaml").read_text() == base  # base untouched
     assert main(["-C", str(root), "--json", "validate", "child"]) == 0
-    from repro.workspace import load_workspace
+    from repro.spec.workspace import load_workspace
 
     (entry,) = load_workspace(root)
     assert entry.spec.data.hash == expected and entry.spec.data.source.path == "data/rows.jsonl"
@@ -280,7 +280,7 @@ H = "blake3:" + "0" * 64
      f"data:\r\n  source: {{path: x}}\r\n  hash: {H}\r\nseed: 1\r\n"),
 ])
 def test_set_hash_splices_one_value_into_the_text(before, after):
-    from repro.pin import set_hash
+    from repro.data.pin import set_hash
 
     assert set_hash(before, H)[0] == after
 
@@ -315,8 +315,8 @@ def test_pin_replaces_a_malformed_pin_and_refuses_a_broken_data_section(ws, caps
 
 
 def test_set_hash_refuses_an_aliased_data_section():
+    from repro.data.pin import set_hash
     from repro.errors import ReproError
-    from repro.pin import set_hash
 
     with pytest.raises(ReproError, match="spec:3: data: is a YAML alias"):
         set_hash("base: &d\n  source: {path: x}\ndata: *d\n", H)

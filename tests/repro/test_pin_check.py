@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from repro.cli import main
-from repro.hashing import hash_path
-from repro.run import RunResult
+from repro.contract.hashing import hash_path
+from repro.pipeline.run import RunResult
 from tests.conftest import make_workspace
 from tests.repro.test_pin import ROWS, SPEC, write_rows
 
@@ -29,7 +29,7 @@ def pinned(tmp_path: Path, monkeypatch) -> SimpleNamespace:
         calls.append(targets)
         return RunResult()
 
-    monkeypatch.setattr("repro.run.reproduce", fake_reproduce)
+    monkeypatch.setattr("repro.pipeline.run.reproduce", fake_reproduce)
     return SimpleNamespace(root=root, calls=calls)
 
 
@@ -95,7 +95,7 @@ def test_without_an_earlier_build_the_current_files_are_listed(pinned, capsys):
 
 
 def test_unchanged_files_are_not_read_again(pinned, monkeypatch):
-    import repro.datahash as datahash
+    import repro.data.rawhash as datahash
 
     read: list[str] = []
     real = datahash.hash_file
@@ -120,6 +120,6 @@ def test_the_default_gitignore_ignores_the_cache(tmp_path):
     from tests.conftest import ROOT
 
     assert "/.repro/" in (ROOT / ".gitignore").read_text().splitlines()
-    from repro.init import GITIGNORE
+    from repro.pipeline.scaffold import GITIGNORE
 
     assert "/.repro/" in GITIGNORE.splitlines()

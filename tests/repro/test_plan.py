@@ -104,6 +104,6 @@ def test_table_output(workspace, capsys):
 
 
 def test_control_plane_does_not_import_torch_for_a_cpu_check():
-    code = ("import sys; from repro.hardware import cuda_available; "
+    code = ("import sys; from repro.contract.hardware import cuda_available; "
             "assert cuda_available() is False; assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from repro.contract.secrets import MASK, redact, redact_environ, scrub, uri_has_password
 from repro.errors import SpecErrors
-from repro.loader import load_spec_file
-from repro.secrets import MASK, redact, redact_environ, scrub, uri_has_password
-from repro.validate import validate_doc
+from repro.spec.loader import load_spec_file
+from repro.spec.validate import validate_doc
 from tests.conftest import TINY_PRETRAIN
 
 ENV = {"HF_TOKEN": "hf_abcdefghijklmnopqrstuvwx", "MY_DB_PASSWORD": "hunter2hunter2",

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from repro.cli import main
-from repro.compiler import compile_workspace
-from repro.workspace import load_workspace
+from repro.pipeline.compiler import compile_workspace
+from repro.spec.workspace import load_workspace
 
 RAW = "blake3:" + "ab" * 32
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from repro.cli import main
-from repro.compiler import compile_workspace
-from repro.migrate import upgrade_text
-from repro.workspace import load_workspace
+from repro.pipeline.compiler import compile_workspace
+from repro.spec.migrate import upgrade_text
+from repro.spec.workspace import load_workspace
 from tests.conftest import make_workspace
 
 BASE_V1 = """\

@@ -13,7 +13,7 @@ import pytest
 
 from repro.cli import main
 from repro.errors import ReproError
-from repro.verify import make_scratch
+from repro.results.verify import make_scratch
 from tests.repro.lineage_fixtures import write_result
 
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",

@@ -134,7 +134,7 @@ def workspace(tmp_path: Path) -> Path:
 def pretrained(tmp_path_factory) -> Path:
     """A workspace with both data sets prepared and spec ``pre`` trained (shared, read-only:
     tests that train more specs there use their own spec names)."""
-    from repro import paths
+    from repro.contract import paths
     from runners.prepare import prepare
     from runners.train import train
 

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from runners import modeling
+from runners.models import modeling
 from tests.runners.conftest import base_params, write_params
 from tests.runners.test_training_options import _fit
 

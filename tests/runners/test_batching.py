@@ -1,8 +1,8 @@
 import pytest
 
-from runners.batching import IGNORE, collate, encode, left_pad
-from runners.data.tokenizer import train_bpe, wrap
-from runners.prompting import PROMPT_TEMPLATE, format_prompt
+from runners.data.batching import IGNORE, collate, encode, left_pad
+from runners.data.bpe import train_bpe, wrap
+from runners.data.prompting import PROMPT_TEMPLATE, format_prompt
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from runners.batching import IGNORE, encode
 from runners.data import builtin, chat
-from runners.data.tokenizer import train_bpe, wrap
+from runners.data.batching import IGNORE, encode
+from runners.data.bpe import train_bpe, wrap
 
 
 def _tokenizer():

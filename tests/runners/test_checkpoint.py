@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from repro import paths
-from runners.checkpoint import Checkpoints
+from repro.contract import paths
+from runners.training.checkpoint import Checkpoints
 from tests.runners.conftest import base_params, write_params
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,8 +1,8 @@
 import json
 
-from repro import paths
+from repro.contract import paths
+from repro.contract.fsio import sha256_file
 from runners.evaluate import evaluate
-from runners.fileio import sha256_file
 from tests.runners.conftest import base_params
 
 
@@ -56,7 +56,7 @@ def test_evaluate_reads_no_train_params(pretrained, sft_lora):
 
 
 def test_scoring_a_perfect_answer_list():
-    from runners.scoring import exact_match
+    from runners.scoring.metrics import exact_match
 
     expected = ["3", " 10 "]
     assert exact_match(["3", "10"], expected) == 1.0

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from repro import envlock, paths
-from repro.compiler import compile_workspace
-from repro.diff import compare
-from repro.lineage import load_result
-from repro.workspace import load_workspace
+from repro.contract import envlock, paths
+from repro.pipeline.compiler import compile_workspace
+from repro.results.diff import compare
+from repro.results.lineage import load_result
+from repro.spec.workspace import load_workspace
 from runners.evaluate import evaluate
 from runners.prepare import prepare
 from runners.train import train

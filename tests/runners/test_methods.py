@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from repro import paths
+from repro.contract import paths
 from tests.runners.conftest import base_params
 
 CHAT = {"source": {"builtin": "arithmetic-chat", "size": 300}, "format": "chat", "seed": 7}
@@ -77,10 +77,10 @@ def test_trl_sft_chat_trains_on_assistant_turns_only(trl_ws):
 
 def test_assistant_only_labels(trl_ws):
     """Labels are the token ids on assistant answers (and their EOS), -100 elsewhere."""
-    from runners import modeling
     from runners.data.chat import ensure_template
     from runners.methods import Context, sft_trl
     from runners.methods.common import quiet_hf
+    from runners.models import modeling
     from runners.params import resolve_spec
 
     s = resolve_spec(_spec("pre", "chat-test", {"method": "trl-sft", "max_steps": 1,
@@ -126,8 +126,8 @@ def test_dpo_raises_chosen_over_rejected(trl_ws):
 
 
 def test_reward_model_learns_to_rank(trl_ws):
-    from runners import modeling
     from runners.evaluate import evaluate
+    from runners.models import modeling
     from runners.train import train
 
     spec = _spec("sft-full", "pref-test",
@@ -179,7 +179,7 @@ def test_grpo_with_a_reward_model_spec_plus_a_function(trl_ws):
 
 
 def test_exact_match_reward_function():
-    from runners.rewards import exact_match, numeric_closeness
+    from runners.methods.rewards import exact_match, numeric_closeness
 
     completions = [[{"role": "assistant", "content": " 22"}], [{"role": "assistant", "content": "23"}]]
     assert exact_match(completions, answer=["22", "22"]) == [1.0, 0.0]

@@ -54,8 +54,8 @@ def test_config_base_needs_a_tokenizer(pretrained, tmp_path):
 
 
 def test_same_seed_same_init(pretrained):
-    from runners.data.tokenizer import wrap  # noqa: F401  (imports transformers)
-    from runners.modeling import build_from_config, load_tokenizer
+    from runners.data.bpe import wrap  # noqa: F401  (imports transformers)
+    from runners.models.modeling import build_from_config, load_tokenizer
 
     tok = load_tokenizer(pretrained / "runs/_data/grammar-test/tokenizer")
     config = base_params()["specs"]["pre"]["model"]["base"]["config"]
@@ -80,7 +80,7 @@ def test_hub_id_with_pinned_revision_loads_offline_from_the_hf_cache(pretrained,
     (repo / "refs" / "main").write_text(sha)
     code = (
         "from pathlib import Path\n"
-        "from runners import modeling\n"
+        "from runners.models import modeling\n"
         f"ref = modeling.base_ref({{'hub': 'repro-test/tiny', 'revision': '{sha}'}}, Path('.'))\n"
         "tok = modeling.resolve_tokenizer(Path('no-data'), ref)\n"
         "model = modeling.build_base({'hub': 'repro-test/tiny', 'revision': ref.revision},"

@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from runners.loop import total_steps
-from runners.optim import lr_factor
+from runners.training.loop import total_steps
+from runners.training.optim import lr_factor
 
 
 def test_warmup_then_constant():

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from repro import paths
+from repro.contract import paths
 from runners.data.tokenize import read_tokens
 from runners.errors import RunnerError
 from runners.prepare import main, prepare
@@ -79,7 +79,7 @@ def test_dedupe_runs_before_split_and_is_counted(tmp_path):
 
 
 def test_manifest_and_card_describe_the_files(tmp_path):
-    from runners.fileio import sha256_file
+    from repro.contract.fsio import sha256_file
 
     out = tmp_path / "g"
     manifest = prepare(base_params()["datasets"]["grammar-test"], out, tmp_path)
@@ -107,7 +107,7 @@ def test_instruction_labels_mask_the_prompt_and_columns_map(tmp_path):
     prepare(ds, out, tmp_path)
     written = _rows(out / "train.jsonl")
     assert {"instruction": "3+3", "input": "", "output": "6"} in written
-    from runners.modeling import load_tokenizer
+    from runners.models.modeling import load_tokenizer
 
     tok = load_tokenizer(out / "tokenizer")
     for row, (ids, labels) in zip(written, read_tokens(out / "tokens/train.parquet"),
@@ -118,7 +118,7 @@ def test_instruction_labels_mask_the_prompt_and_columns_map(tmp_path):
 
 
 def test_chat_labels_cover_exactly_the_assistant_turns(tmp_path):
-    from runners.modeling import load_tokenizer
+    from runners.models.modeling import load_tokenizer
 
     ds = dataset({"builtin": "arithmetic-chat", "size": 60}, "chat")
     out = tmp_path / "c"
@@ -143,7 +143,7 @@ def test_chat_template_from_the_spec_is_used(tmp_path):
                 "{{ m['content'] }}{% endif %}\n{% endfor %}")
     ds = dataset({"builtin": "arithmetic-chat", "size": 20}, "chat", chat_template=template)
     prepare(ds, tmp_path / "c", tmp_path)
-    from runners.modeling import load_tokenizer
+    from runners.models.modeling import load_tokenizer
 
     assert load_tokenizer(tmp_path / "c" / "tokenizer").chat_template == template
 
@@ -272,7 +272,7 @@ def test_stratified_split_keeps_proportions(tmp_path):
 
 
 def test_pinned_hash_mismatch_stops_before_writing(tmp_path):
-    from repro.hashing import hash_file
+    from repro.contract.hashing import hash_file
 
     write_jsonl(tmp_path / "t.jsonl", [{"text": f"row {i}"} for i in range(10)])
     good = hash_file(tmp_path / "t.jsonl")

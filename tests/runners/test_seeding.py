@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from runners.seeding import determinism, report, seed_everything
+from runners.training.seeding import determinism, report, seed_everything
 
 
 def _draws(seed: int, full: bool = False):
@@ -42,7 +42,7 @@ def test_full_determinism_switches_torch_and_is_recorded():
 def test_threads_are_pinned_from_the_spec():
     import torch
 
-    from runners.seeding import report, seed_everything, threads
+    from runners.training.seeding import report, seed_everything, threads
 
     before = torch.get_num_threads()
     try:

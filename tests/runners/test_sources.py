@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from repro.hashing import hash_file, hash_path
+from repro.contract.hashing import hash_file, hash_path
 from runners.data.sources import builtin_hash, load_source
 from runners.errors import RunnerError
 
@@ -69,7 +69,7 @@ def test_folder_split_files_become_splits(tmp_path):
 
 
 def test_builtin_hash_is_the_hash_of_its_rows():
-    from repro.hashing import hash_bytes
+    from repro.contract.hashing import hash_bytes
     from runners.data.builtin import generate
 
     rows = generate("arithmetic", 20, 3)

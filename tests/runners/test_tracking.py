@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from runners.evaluate import evaluate
-from runners.tracking import flatten, tracking_uri
+from runners.records.tracking import flatten, tracking_uri
 from runners.train import train
 from tests.runners.conftest import base_params
 
@@ -117,7 +117,7 @@ def test_flatten():
 
 
 def test_tracking_uri_takes_credentials_from_the_environment(monkeypatch, tmp_path):
-    from runners.tracking import tracking_uri
+    from runners.records.tracking import tracking_uri
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setenv("REPRO_TEST_PW", "s3cret")

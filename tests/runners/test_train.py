@@ -1,8 +1,8 @@
 import csv
 import json
 
-from repro import paths
-from runners.lineage import spec_hash
+from repro.contract import paths
+from runners.records.lineage import spec_hash
 from tests.runners.conftest import base_params
 
 
@@ -30,7 +30,7 @@ def test_pretrain_outputs_and_lineage(pretrained):
     data = lineage["inputs"]["data"]
     assert data["key"] == "grammar-test" and data["data_hash"] == manifest["data_hash"]
     assert lineage["determinism"]["seed"] == 7
-    assert "runners/loop.py" in lineage["code"]["sources"]
+    assert "runners/training/loop.py" in lineage["code"]["sources"]
     versions = lineage["environment"]["versions"]
     assert {"torch", "transformers", "peft", "tokenizers", "mlflow"} <= set(versions)
     run = json.loads((out / paths.TRAIN_RUN).read_text())
@@ -62,11 +62,11 @@ def test_lora_writes_only_an_adapter(sft_lora, pretrained):
 
 
 def test_lora_training_changes_only_adapter_weights(pretrained):
-    from runners import modeling
     from runners.data.examples import load_examples
-    from runners.loop import fit
+    from runners.models import modeling
     from runners.params import resolve_spec
-    from runners.seeding import seed_everything
+    from runners.training.loop import fit
+    from runners.training.seeding import seed_everything
 
     spec = resolve_spec(base_params()["specs"]["sft-lora"], "sft-lora")
     spec["train"]["max_steps"] = 5

@@ -5,12 +5,12 @@ import math
 
 import pytest
 
-from runners import modeling
 from runners.data.examples import load_examples
 from runners.errors import RunnerError
-from runners.loop import fit
+from runners.models import modeling
 from runners.params import resolve_spec
-from runners.seeding import seed_everything
+from runners.training.loop import fit
+from runners.training.seeding import seed_everything
 from tests.runners.conftest import base_params
 
 
@@ -56,7 +56,7 @@ def test_every_optimizer_learns(pretrained, optimizer):
 def test_adamw_8bit_keeps_8bit_state(pretrained):
     import torch
 
-    from runners.optim import build_optimizer
+    from runners.training.optim import build_optimizer
 
     model, *_ = _setup(pretrained)
     opt = build_optimizer(list(model.parameters()), {"name": "adamw_8bit", "lr": 1e-3})
@@ -133,7 +133,7 @@ def test_fp16_refused_without_cuda(pretrained):
 
 
 def test_gpt2_from_config_learns(pretrained):
-    from runners.loop import fit
+    from runners.training.loop import fit
 
     data = pretrained / "runs/_data/grammar-test"
     tok = modeling.load_tokenizer(data / "tokenizer")
