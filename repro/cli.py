@@ -76,8 +76,9 @@ def _require_valid(entries, selected) -> None:
 
 
 def _compile(root: Path, entries, check: bool = False) -> Any:
+    from repro.contract.fsio import write_text_atomic
     from repro.contract.paths import DVC_FILE, PARAMS_FILE
-    from repro.pipeline.compiler import compile_workspace, stale_files, write_atomic
+    from repro.pipeline.compiler import compile_workspace, stale_files
 
     compiled = compile_workspace(root, entries)
     if check:
@@ -86,11 +87,11 @@ def _compile(root: Path, entries, check: bool = False) -> Any:
     from repro.contract.paths import ENV_LOCK
 
     written = []
-    if write_atomic(root / ENV_LOCK, envlock.render()):
+    if write_text_atomic(root / ENV_LOCK, envlock.render(), only_if_changed=True):
         written.append(ENV_LOCK)
-    if write_atomic(root / PARAMS_FILE, compiled.params_yaml):
+    if write_text_atomic(root / PARAMS_FILE, compiled.params_yaml, only_if_changed=True):
         written.append(PARAMS_FILE)
-    if write_atomic(root / DVC_FILE, compiled.dvc_yaml):
+    if write_text_atomic(root / DVC_FILE, compiled.dvc_yaml, only_if_changed=True):
         written.append(DVC_FILE)
     return compiled, written
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from repro.contract import paths
-from repro.contract.fsio import atomic_dir, canonical_json, dump_json, file_hashes, sha256_text
-from repro.contract.hashing import hash_bytes
+from repro.contract.fsio import atomic_dir, canonical_json, dump_json
+from repro.contract.hashing import file_hashes, hash_bytes, sha256_text
 from runners import entry
 from runners.data import clean as c
 from runners.data.examples import TOKENS_DIR

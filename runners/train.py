@@ -16,14 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from repro.contract import paths
-from repro.contract.fsio import (
-    atomic_dir,
-    canonical_json,
-    sha256_file,
-    sha256_text,
-    write_json_atomic,
-    write_text_atomic,
-)
+from repro.contract.fsio import atomic_dir, canonical_json, write_json_atomic, write_text_atomic
+from repro.contract.hashing import sha256_file, sha256_text
 from repro.spec.schema import TRL_METHODS
 from runners import entry, harness
 from runners.data.examples import load_examples

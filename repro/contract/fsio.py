@@ -1,13 +1,12 @@
-"""File helpers: canonical JSON, streamed hashes, atomic writes.
+"""File helpers shared by both planes: canonical JSON and atomic writes.
 
-Every output a runner produces goes through these, so a crash never leaves a
-half-written file or directory in place.
+Every file repro or a runner writes goes through these, so a crash never leaves a
+half-written file or directory in place (hashes of files live in ``hashing``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -15,8 +14,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-_CHUNK = 1 << 20
 
 
 def _umask() -> int:
@@ -35,34 +32,6 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """sha256 of a file's bytes, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def file_hashes(directory: str | os.PathLike) -> dict[str, str]:
-    """``{relative posix path: sha256}`` for every file under ``directory``, sorted."""
-    root = Path(directory)
-    return {
-        p.relative_to(root).as_posix(): sha256_file(p)
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
-def sha256_dir(directory: str | os.PathLike) -> str:
-    """One hash over a directory: sha256 of the canonical JSON of its file hashes."""
-    return sha256_text(canonical_json(file_hashes(directory)))
-
-
 def dump_json(obj: Any) -> str:
     """The on-disk form of every JSON output: sorted keys, 2-space indent, final newline."""
     return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -73,20 +42,32 @@ def read_json(path: str | os.PathLike) -> Any:
         return json.load(f)
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to a temporary sibling, then rename it over ``path``."""
+def write_text_atomic(path: str | os.PathLike, text: str, *, only_if_changed: bool = False) -> bool:
+    """Write ``text`` to a temporary sibling, then rename it over ``path``.
+
+    The text is written as given (no newline translation); an existing file keeps its
+    permission bits. With ``only_if_changed``, a file that already holds ``text`` is left
+    alone. Returns True if the file was written.
+    """
     path = Path(path)
+    if only_if_changed and path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except OSError:
+        mode = _FILE_MODE
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
-        os.chmod(tmp, _FILE_MODE)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    return True
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:

@@ -1,6 +1,9 @@
-"""Content hashes of raw data: streamed BLAKE3, never a whole file in memory.
+"""Content hashes, streamed (never a whole file in memory): sha256 and BLAKE3.
 
-A hash is written ``blake3:<64 hex>``. The same functions serve both planes: the
+sha256 (plain hex) names prepared data, models and records: ``sha256_file``, ``file_hashes``
+and ``sha256_dir``, the latter over the canonical JSON of a folder's file hashes.
+
+Raw data is hashed with BLAKE3, written ``blake3:<64 hex>``. The same functions serve both planes: the
 prepare stage records and checks the hash, ``repro pin`` writes it into a spec and
 ``repro run`` checks pins before any stage starts.
 
@@ -13,33 +16,66 @@ prepare stage records and checks the hash, ``repro pin`` writes it into a spec a
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from repro.contract.fsio import canonical_json
 
 PREFIX = "blake3:"
 CHUNK = 1 << 20  # 1 MiB reads; BLAKE3 itself is faster than the disk on these machines
 
 
-def _hasher():
+def _blake3():
     from blake3 import blake3
 
     return blake3()
 
 
+def _digest_file(path: str | os.PathLike, h: Any, chunk: int = CHUNK) -> Any:
+    """Feed a file's bytes to hasher ``h`` in ``chunk``-sized reads; return ``h``."""
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """sha256 (hex) of a file's bytes."""
+    return _digest_file(path, hashlib.sha256()).hexdigest()
+
+
+def file_hashes(directory: str | os.PathLike) -> dict[str, str]:
+    """``{relative posix path: sha256}`` for every file under ``directory``, sorted."""
+    root = Path(directory)
+    return {
+        p.relative_to(root).as_posix(): sha256_file(p)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def sha256_dir(directory: str | os.PathLike) -> str:
+    """One hash over a directory: sha256 of the canonical JSON of its file hashes."""
+    return sha256_text(canonical_json(file_hashes(directory)))
+
+
 def hash_bytes(data: bytes) -> str:
-    h = _hasher()
+    h = _blake3()
     h.update(data)
     return PREFIX + h.hexdigest()
 
 
 def hash_file(path: Path, chunk: int = CHUNK) -> str:
     """Streamed BLAKE3 of one file."""
-    h = _hasher()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return PREFIX + h.hexdigest()
+    return PREFIX + _digest_file(path, _blake3(), chunk).hexdigest()
 
 
 @dataclass(frozen=True)

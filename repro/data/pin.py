@@ -10,12 +10,11 @@ flow mappings and respace them: the shipped specs would not survive byte for byt
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from repro.contract.fsio import write_text_atomic
 from repro.contract.hashing import diff_entries
 from repro.contract.paths import DATA_MANIFEST, DATA_ROOT
 from repro.data.rawhash import DigestCache, SourceHash, source_hash
@@ -182,22 +181,6 @@ def _splice(text: str, value: str, file: str, root: Any, nl: str) -> tuple[str, 
     return text[:at] + f"{indent}hash: {value}{nl}" + text[at:], "added the hash"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        try:
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        except OSError:
-            pass
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _check_written(text: str, file: str, value: str) -> None:
     """The edited text must parse and say exactly ``data.hash: value`` (belt and braces)."""
     from ruamel.yaml import YAML
@@ -256,7 +239,7 @@ def pin_entry(root: Path, entry: Entry, check: bool = False,
     own = _find(_compose(text, entry.file), "data")
     new_text, what = set_hash(text, current.hash, entry.file)
     _check_written(new_text, entry.file, current.hash)
-    write_atomic(path, bom + new_text)
+    write_text_atomic(path, bom + new_text)
     res.status = "pinned" if previous is None else "updated"
     notes = [what]
     bases = entry.doc.sources[:-1] if entry.doc else []

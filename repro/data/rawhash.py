@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.contract.hashing import FileEntry, hash_file, hash_path
+from repro.contract.sources import SourceUnavailable, hub_folder, local_path, source_label
 from repro.errors import ReproError
 
 CACHE_DIR = ".repro"
@@ -91,26 +92,6 @@ def _builtin_hash(name: str, size: int, seed: int) -> str:
     return builtin_hash(name, size, seed)
 
 
-def hub_snapshot(hub: str, revision: str | None) -> Path:
-    """The local HF cache folder of a hub data set at ``revision``; never downloads."""
-    from huggingface_hub import snapshot_download
-
-    at = f"@{revision}" if revision else ""
-    try:
-        folder = snapshot_download(
-            hub, repo_type="dataset", revision=revision, local_files_only=True
-        )
-    except Exception as e:  # noqa: BLE001 - LocalEntryNotFoundError, bad ids, ...
-        raise ReproError(
-            f"hub data set {hub}{at} is not in the local Hugging Face cache "
-            f"({type(e).__name__}); repro never downloads to compute a pin: fetch it first "
-            f"(huggingface-cli download --repo-type dataset {hub}"
-            f"{' --revision ' + revision if revision else ''}), or pin a local copy "
-            "with data.source.path"
-        ) from None
-    return Path(folder)
-
-
 def source_hash(
     root: Path, source: dict[str, Any], seed: int, cache: DigestCache | None = None,
     where: str = "data.source",
@@ -119,24 +100,29 @@ def source_hash(
     file_hash = cache.file_hash if cache is not None else hash_file
     if "path" in source:
         rel = source["path"]
-        full = Path(rel) if Path(rel).is_absolute() else root / rel
+        full = local_path(root, rel)
         if not full.exists():
             raise ReproError(f"{where}.path: {rel} does not exist (relative to {root})")
         if full.is_dir() and not any(full.iterdir()):
             raise ReproError(f"{where}.path: {rel} is an empty folder")
         digest, files = hash_path(full, file_hash)
-        return SourceHash("path", f"path:{rel}", digest, files, full)
+        return SourceHash("path", source_label(source), digest, files, full)
     if "builtin" in source:
         name, size = source["builtin"], source.get("size", 4000)
-        return SourceHash("builtin", f"builtin:{name}", _builtin_hash(name, size, seed))
+        return SourceHash("builtin", source_label(source), _builtin_hash(name, size, seed))
     if "hub" in source:
         hub, rev = source["hub"], source.get("revision")
-        folder = hub_snapshot(hub, rev)
-        if source.get("subset"):  # as the prepare stage reads it: the subset's folder
-            folder = folder / source["subset"]
-            if not folder.is_dir():
-                raise ReproError(f"{where}.subset: no folder '{source['subset']}' in the "
-                                 f"cached snapshot of {hub}@{rev or 'main'}")
+        at = f"@{rev}" if rev else ""
+        try:
+            folder = hub_folder(source, local_only=True)
+        except SourceUnavailable as e:
+            raise ReproError(
+                f"{where}: hub data set {hub}{at} is not in the local Hugging Face cache ({e}); "
+                f"repro never downloads to compute a pin: fetch it first "
+                f"(huggingface-cli download --repo-type dataset {hub}"
+                f"{' --revision ' + rev if rev else ''}), or pin a local copy "
+                "with data.source.path"
+            ) from None
         digest, files = hash_path(folder, file_hash)
-        return SourceHash("hub", f"hub:{hub}@{rev or 'main'}", digest, files, folder)
+        return SourceHash("hub", source_label(source), digest, files, folder)
     raise ReproError(f"{where}: must have one of the keys 'builtin', 'path' or 'hub'")

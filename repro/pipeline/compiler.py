@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from repro.contract import paths
 from repro.contract.codedeps import code_deps
+from repro.contract.fsio import canonical_json
 from repro.errors import ReproError
 from repro.spec.schema import BuiltinSource, HubBase, HubSource, PathBase, PathSource, SpecBase
 from repro.spec.workspace import Entry
@@ -34,10 +34,6 @@ PARAMS_HEADER = (
     "# other top-level keys are yours and are kept.\n"
 )
 OWNED_PARAMS = ("datasets", "specs")
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def short_hash(value: Any, n: int = 8) -> str:
@@ -414,16 +410,6 @@ def compile_workspace(root: Path, entries: list[Entry]) -> Compiled:
     dvc_text = render_dvc(graph, _load_existing(root / paths.DVC_FILE))
     params_text = render_params(graph, _load_existing(root / paths.PARAMS_FILE))
     return Compiled(graph, dvc_text, params_text)
-
-
-def write_atomic(path: Path, text: str) -> bool:
-    """Write only if the content changed; via a temp file and rename. True if written."""
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
-        return False
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return True
 
 
 def stale_files(root: Path, compiled: Compiled) -> list[str]:

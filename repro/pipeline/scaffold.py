@@ -63,13 +63,14 @@ def init_workspace(path: Path) -> None:
         (path / "specs").mkdir()
         (path / "specs" / "starter.yaml").write_text(STARTER, encoding="utf-8")
         (path / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
-        from repro.pipeline.compiler import compile_workspace, write_atomic
+        from repro.contract.fsio import write_text_atomic
+        from repro.pipeline.compiler import compile_workspace
         from repro.spec.workspace import load_workspace
 
         entries = load_workspace(path)
         compiled = compile_workspace(path, entries)
-        write_atomic(path / "params.yaml", compiled.params_yaml)
-        write_atomic(path / "dvc.yaml", compiled.dvc_yaml)
+        write_text_atomic(path / "params.yaml", compiled.params_yaml)
+        write_text_atomic(path / "dvc.yaml", compiled.dvc_yaml)
     except BaseException:
         import shutil
 

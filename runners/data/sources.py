@@ -25,6 +25,7 @@ from typing import Any
 
 from repro.contract.fsio import canonical_json
 from repro.contract.hashing import FileEntry, data_files, hash_bytes, hash_path
+from repro.contract.sources import SourceUnavailable, hub_folder, local_path, source_label
 from runners.data import builtin
 from runners.errors import RunnerError
 
@@ -97,38 +98,22 @@ def load_source(
         return _load_builtin(source, fmt, seed)
     if "path" in source:
         rel = source["path"]
-        full = Path(rel) if Path(rel).is_absolute() else root / rel
+        full = local_path(root, rel)
         if not full.exists():
             raise RunnerError(f"{rel}: data file or folder not found")
-        return _load_files(full, rel, source, fmt, columns, keep, "path", f"path:{rel}")
+        return _load_files(full, rel, source, fmt, columns, keep, "path", source_label(source))
     if "hub" in source:
-        folder = hub_snapshot(source["hub"], source.get("revision"))
-        if source.get("subset"):
-            folder = folder / source["subset"]
-            if not folder.is_dir():
-                raise RunnerError(
-                    f"hub {source['hub']}: no subset folder '{source['subset']}' in the snapshot"
-                )
-        label = f"hub:{source['hub']}@{source.get('revision') or 'main'}"
+        try:
+            folder = hub_folder(source, local_only=False)
+        except SourceUnavailable as e:
+            raise RunnerError(
+                f"hub data set {source['hub']}@{source.get('revision') or 'main'}: not available "
+                f"({e}); without network it must be in the local Hugging Face cache"
+            ) from None
         return _load_files(
-            folder, source["hub"], {"type": "auto"}, fmt, columns, keep, "hub", label
+            folder, source["hub"], {"type": "auto"}, fmt, columns, keep, "hub", source_label(source)
         )
     raise RunnerError(f"data source: expected one of builtin, path, hub (got {source!r})")
-
-
-def hub_snapshot(repo: str, revision: str | None) -> Path:
-    """The local folder of a hub data set at ``revision``: downloaded, or from the HF cache
-    (with ``HF_HUB_OFFLINE=1`` only the cache is used)."""
-    from huggingface_hub import snapshot_download
-
-    try:
-        return Path(snapshot_download(repo, repo_type="dataset", revision=revision))
-    except Exception as e:  # noqa: BLE001 - hub errors come in many types; say what failed
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise RunnerError(
-            f"hub data set {repo}@{revision or 'main'}: not available ({first}); "
-            "without network it must be in the local Hugging Face cache"
-        ) from None
 
 
 # ----------------------------------------------------------------------------- builtin

@@ -35,14 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from repro.contract import envlock, paths
-from repro.contract.fsio import (
-    canonical_json,
-    read_json,
-    sha256_dir,
-    sha256_file,
-    sha256_text,
-    write_json_atomic,
-)
+from repro.contract.fsio import canonical_json, read_json, write_json_atomic
+from repro.contract.hashing import sha256_dir, sha256_file, sha256_text
 from repro.contract.secrets import redact, redact_environ, scrub
 
 LINEAGE_VERSION = 2

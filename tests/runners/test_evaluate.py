@@ -1,7 +1,7 @@
 import json
 
 from repro.contract import paths
-from repro.contract.fsio import sha256_file
+from repro.contract.hashing import sha256_file
 from runners.evaluate import evaluate
 from tests.runners.conftest import base_params
 

@@ -79,7 +79,7 @@ def test_dedupe_runs_before_split_and_is_counted(tmp_path):
 
 
 def test_manifest_and_card_describe_the_files(tmp_path):
-    from repro.contract.fsio import sha256_file
+    from repro.contract.hashing import sha256_file
 
     out = tmp_path / "g"
     manifest = prepare(base_params()["datasets"]["grammar-test"], out, tmp_path)
