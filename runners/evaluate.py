@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from repro.contract import paths
-from repro.contract.fsio import write_json_atomic
+from repro.contract.fsio import dump_json
+from repro.spec.sections.evaluate import Evaluate
+from repro.spec.sections.model import Model
+from repro.spec.sections.tracking import Tracking
 from runners import entry, harness
 from runners.data.batching import read_rows
 from runners.data.examples import load_examples
@@ -26,6 +29,7 @@ from runners.records.tracking import flatten
 from runners.scoring.metrics import METRICS, score
 
 STAGE = "evaluate"
+SECTIONS = {"model": Model, "evaluate": Evaluate, "tracking": Tracking}  # what this stage reads
 
 
 def evaluate(
@@ -36,7 +40,7 @@ def evaluate(
     Returns the metrics (also written to runs/<name>/metrics.json).
     """
     root = Path(root)
-    s = resolve_spec(spec, name, stage=STAGE)
+    s = resolve_spec(spec, name, SECTIONS)
     ev = s["evaluate"]
     unknown = [m for m in ev["metrics"] if m not in METRICS]
     if unknown:
@@ -58,13 +62,10 @@ def evaluate(
     if not rows:
         raise RunnerError(f"{data_dir}: split {ev['split']!r} is empty")
     model_dir = root / paths.model_dir(name)
-    out_dir = root / paths.spec_dir(name)
-    st = harness.start(spec, s, name, root, STAGE, manifest)
-    ref, run = st.ref, st.run
 
-    try:
+    def body(st: harness.Stage) -> harness.Outcome:
         if modeling.is_reward_model(model_dir):
-            metrics, samples = _score_reward_model(s, model_dir, rows, ev, ref), []
+            metrics, samples = _score_reward_model(s, model_dir, rows, ev, st.ref), []
         else:
             model, tokenizer = modeling.load_trained(s, name, root)
             if fmt == "preference":  # scored through the chat template, never tokenized ahead
@@ -83,21 +84,20 @@ def evaluate(
                     base_metrics = score(model, tokenizer, rows, examples, fmt, ev)
             else:
                 del model
-                base_model = modeling.build_base(base, ref, tokenizer, s["seed"])
+                base_model = modeling.build_base(base, st.ref, tokenizer, s["seed"])
                 base_metrics = score(base_model, tokenizer, rows, examples, fmt, ev)
             base_metrics.pop("_samples", None)
             metrics["base"] = base_metrics
-        write_json_atomic(out_dir / paths.METRICS, metrics)
-        records = harness.finish_records(st, STAGE, spec, s, name, root, manifest, command)
-    except BaseException:
-        run.finish(failed=True)
-        raise
-    run.log_metrics({k: v for k, v in flatten(metrics).items() if isinstance(v, int | float)})
-    run.finish([out_dir / paths.METRICS, *records])
-    for question, answer in samples:
-        print(f"  {question}  (model: {answer!r})")
-    print(f"evaluated {name}: {_summary(metrics)} -> {paths.spec_dir(name) / paths.METRICS}")
-    return metrics
+        shown = "".join(f"  {question}  (model: {answer!r})\n" for question, answer in samples)
+        return harness.Outcome(
+            metrics=metrics,
+            files={paths.METRICS: dump_json(metrics)},
+            logged={k: v for k, v in flatten(metrics).items() if isinstance(v, int | float)},
+            summary=f"{shown}evaluated {name}: {_summary(metrics)} -> "
+                    f"{paths.spec_dir(name) / paths.METRICS}",
+        )
+
+    return harness.run(STAGE, spec, s, name, root, manifest, command, body)
 
 
 def _score_reward_model(s: dict, model_dir: Path, rows: list, ev: dict, ref) -> dict:

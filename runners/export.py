@@ -16,6 +16,7 @@ from typing import Any
 
 from repro.contract import paths
 from repro.contract.fsio import atomic_dir
+from repro.spec.sections.model import Model
 from runners.errors import RunnerError
 from runners.models import modeling
 from runners.params import resolve_spec
@@ -27,7 +28,7 @@ def export(spec: dict[str, Any], name: str, root: str | Path = ".", out: str | P
            ) -> dict[str, Any]:
     """Write spec ``name``'s model as a standalone model directory; returns a summary."""
     root = Path(root)
-    s = resolve_spec(spec, name, stage="evaluate")
+    s = resolve_spec(spec, name, {"model": Model})
     model_dir = root / paths.model_dir(name)
     target = Path(out) if out is not None else root / paths.spec_dir(name) / MERGED_DIR
     if not model_dir.is_dir():

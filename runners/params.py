@@ -8,7 +8,7 @@ values live in one place; a bad entry raises a RunnerError naming the params key
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from repro.contract import paths
 from runners.errors import RunnerError
@@ -56,20 +56,19 @@ def _entry(params: dict[str, Any], section: str, key: str) -> dict[str, Any]:
     return value
 
 
-def _validate(section: str, value: Any, where: str) -> dict[str, Any]:
-    """``value``, the spec section ``section``, checked and completed by the schema."""
-    from pydantic import TypeAdapter, ValidationError
+def _validate(section: str, tp: Any, value: Any, where: str) -> dict[str, Any]:
+    """``value``, spec section ``section`` of schema type ``tp``, checked and completed."""
+    from pydantic import TypeAdapter, ValidationError, create_model
 
-    from repro.spec.schema import Spec
     from repro.spec.schemapath import field_name, resolve_loc
 
-    field = Spec.model_fields[section]  # the annotation plus its discriminator
-    adapter = TypeAdapter(Annotated[field.annotation, field])
+    adapter = TypeAdapter(tp)
     try:
         return adapter.dump_python(adapter.validate_python(value), mode="json")
     except ValidationError as e:
         err = e.errors()[0]
-        path = resolve_loc((section, *err["loc"]), {section: value})
+        root = create_model(f"Params_{section}", **{section: (tp, ...)})
+        path = resolve_loc((section, *err["loc"]), {section: value}, root)
         field = where + field_name(path).removeprefix(section)
         msg = err["msg"].replace("Input should be", "must be")
         raise RunnerError(
@@ -78,34 +77,35 @@ def _validate(section: str, value: Any, where: str) -> dict[str, Any]:
         ) from None
 
 
-def resolve_dataset(dataset: dict[str, Any], where: str = "dataset") -> dict[str, Any]:
-    """A ``datasets.<key>`` entry with defaults filled in and every field checked."""
+def resolve_dataset(dataset: dict[str, Any], data_type: Any, where: str = "dataset") -> dict[str, Any]:
+    """A ``datasets.<key>`` entry with defaults filled in and every field checked
+    (``data_type``: the schema's ``Data`` section)."""
     if not isinstance(dataset, dict):
         raise RunnerError(f"{paths.PARAMS_FILE}: {where}: expected a mapping")
     if dataset.get("seed") is None:
         raise RunnerError(f"{paths.PARAMS_FILE}: {where}.seed: missing")
-    return _validate("data", dataset, where)
+    return _validate("data", data_type, dataset, where)
 
 
-def resolve_spec(spec: dict[str, Any], name: str, stage: str = "train") -> dict[str, Any]:
-    """A ``specs.<name>`` entry with defaults filled in and the sections ``stage`` reads checked.
+OPTIONAL = ("evaluate", "tracking")  # sections a spec may leave out (all defaults)
 
-    The evaluate stage reads ``seed``, ``data``, ``model``, ``evaluate`` and ``tracking``
-    only (never ``train``: it learns what it needs from the trained model directory), so
-    for ``stage="evaluate"`` the train section is neither required nor checked.
+
+def resolve_spec(spec: dict[str, Any], name: str, sections: dict[str, Any]) -> dict[str, Any]:
+    """A ``specs.<name>`` entry with the sections a stage reads checked and completed.
+
+    ``sections``: section name -> its schema type (from ``repro.spec.sections``), exactly
+    the sections the calling stage reads, so a stage depends on those sections' code only
+    (the evaluate stage never reads ``train``: it learns what it needs from the trained
+    model directory). Other sections are passed through as they are.
     """
     where = f"specs.{name}"
-    for key in ("seed", "data", "model"):
-        if spec.get(key) is None:
+    required = ("seed", "data", "model", *(k for k in sections if k not in OPTIONAL))
+    for key in dict.fromkeys(required):
+        if spec.get(key) is None or (key == "train" and not isinstance(spec[key], dict)):
             raise RunnerError(f"{paths.PARAMS_FILE}: {where}.{key}: missing")
     s = dict(spec)
-    s["model"] = _validate("model", spec["model"], f"{where}.model")
-    s["evaluate"] = _validate("evaluate", spec.get("evaluate") or {}, f"{where}.evaluate")
-    s["tracking"] = _validate("tracking", spec.get("tracking") or {}, f"{where}.tracking")
-    if stage == "train":
-        if not isinstance(spec.get("train"), dict):
-            raise RunnerError(f"{paths.PARAMS_FILE}: {where}.train: missing")
-        s["train"] = _validate("train", spec["train"], f"{where}.train")
+    for key, tp in sections.items():
+        s[key] = _validate(key, tp, spec.get(key) or {}, f"{where}.{key}")
     return s
 
 

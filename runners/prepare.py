@@ -19,9 +19,10 @@ from typing import Any
 from repro.contract import paths
 from repro.contract.fsio import atomic_dir, canonical_json, dump_json
 from repro.contract.hashing import file_hashes, hash_bytes, sha256_text
+from repro.spec.sections.data import Data
 from runners import entry
 from runners.data import clean as c
-from runners.data.examples import TOKENS_DIR
+from runners.data.examples import TOKENS_DIR, write_tokens
 from runners.data.prompting import full_text
 from runners.data.sources import FORMAT_COLUMNS, load_source
 from runners.data.split import split
@@ -97,7 +98,7 @@ def prepare(
     key = out_dir.name
     tok_from = dataset.get("tokenizer_from")
     d = resolve_dataset({k: v for k, v in dataset.items() if k != "tokenizer_from"},
-                        where=f"datasets.{key}")
+                        Data, where=f"datasets.{key}")
     fmt, seed, cl, sp = d["format"], int(d["seed"]), d["clean"], d["split"]
     keep_cols = tuple(col for col in (sp["group_by"], sp["stratify_by"]) if col)
 
@@ -179,7 +180,7 @@ def prepare(
         if tokens is not None:
             (tmp / TOKENS_DIR).mkdir()
             for name in paths.SPLIT_FILES:
-                t.write_tokens(tokens[name], tmp / TOKENS_DIR / f"{name}.parquet")
+                write_tokens(tokens[name], tmp / TOKENS_DIR / f"{name}.parquet")
             token_stats = {name: t.length_stats([len(p[0]) for p in tokens[name]])
                            for name in paths.SPLIT_FILES}
         tokenizer_id = None

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from repro.contract.methods import stage_modules
+
 
 def _module_file(root: Path, module: str) -> Path | None:
     parts = module.split(".")
@@ -22,15 +24,17 @@ def _module_file(root: Path, module: str) -> Path | None:
     return None
 
 
-def code_deps(root: Path, module: str, packages: tuple[str, ...] = ("runners", "repro")) -> list[str]:
-    """Source files of ``module`` and every module of ``packages`` it imports (transitively).
+def code_deps(
+    root: Path, *modules: str, packages: tuple[str, ...] = ("runners", "repro")
+) -> list[str]:
+    """Source files of ``modules`` and every module of ``packages`` they import (transitively).
 
     Found by reading the import statements (including imports inside functions), so the
     list is exactly what the stage can run. Empty when the package is not in the workspace
     (a workspace made by ``repro init`` runs the installed runners).
     """
     seen: dict[str, Path] = {}
-    todo = [module]
+    todo = list(modules)
     while todo:
         mod = todo.pop()
         if mod in seen:
@@ -67,3 +71,8 @@ def code_deps(root: Path, module: str, packages: tuple[str, ...] = ("runners", "
         if not (f.name == "__init__.py" and f.stat().st_size == 0)
     )
     return files
+
+
+def stage_code(root: Path, stage: str, method: str | None = None) -> list[str]:
+    """The source files stage ``stage`` runs (for ``train``, with its method's module)."""
+    return code_deps(root, *stage_modules(stage, method))

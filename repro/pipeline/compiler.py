@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.contract import paths
-from repro.contract.codedeps import code_deps
+from repro.contract.codedeps import stage_code
 from repro.contract.fsio import canonical_json
 from repro.errors import ReproError
 from repro.spec.schema import BuiltinSource, HubBase, HubSource, PathBase, PathSource, SpecBase
@@ -208,10 +208,7 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
         datasets[key] = data
         spec_data[e.name] = key
 
-    deps = {
-        kind: [*code_deps(root, f"runners.{kind}"), paths.ENV_LOCK]
-        for kind in ("prepare", "train", "evaluate")
-    }
+    deps = {kind: [*stage_code(root, kind), paths.ENV_LOCK] for kind in ("prepare", "evaluate")}
     stages: list[Stage] = []
     for key in sorted(datasets):
         src, tok = datasets[key]["source"], datasets[key]["tokenizer_from"] or {}
@@ -253,7 +250,7 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
             name=f"train-{name}",
             cmd=launch,
             deps=sorted({str(paths.data_dir(key)), *base_deps, *reward_deps, *launch_deps,
-                         *deps["train"]}),
+                         *stage_code(root, "train", spec.train.method), paths.ENV_LOCK}),
             params=[f"{p}.seed", f"{p}.determinism", f"{p}.data", f"{p}.model", f"{p}.train",
                     f"{p}.tracking"],
             outs=[str(paths.model_dir(name)), str(d / paths.TRAIN_LINEAGE)],

@@ -3,7 +3,8 @@
 pydantic reports a location like ``('train', 'sft', 'peft', 'lora', 'r')``, where ``sft``
 and ``lora`` are union tags rather than keys; ``resolve_loc`` recovers the real field path
 (``train.peft.r``). Shared by the validator and the runners (which re-check params.yaml),
-so it imports nothing but pydantic and the schema.
+so it imports nothing but pydantic: the caller names the root model (the whole ``Spec``,
+or the sections a stage reads).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel
-
-from repro.spec.schema import Spec
 
 
 def unwrap(tp: Any) -> Any:
@@ -61,9 +60,11 @@ def union_members(tp: Any) -> dict[str, type[BaseModel]]:
     return out
 
 
-def model_at(path: tuple[str | int, ...], data: Any) -> type[BaseModel] | None:
-    """The schema model that describes the mapping at ``path`` of ``data``, if any."""
-    cls: type[BaseModel] | None = Spec
+def model_at(
+    path: tuple[str | int, ...], data: Any, root: type[BaseModel]
+) -> type[BaseModel] | None:
+    """The model (below ``root``) that describes the mapping at ``path`` of ``data``, if any."""
+    cls: type[BaseModel] | None = root
     cur = data
     for el in path:
         if cls is None or not isinstance(el, str) or el not in cls.model_fields:
@@ -84,10 +85,10 @@ def model_at(path: tuple[str | int, ...], data: Any) -> type[BaseModel] | None:
     return cls
 
 
-def resolve_loc(loc: tuple[Any, ...], data: Any) -> list[str | int]:
-    """Turn a pydantic location into the field path in the user's document."""
+def resolve_loc(loc: tuple[Any, ...], data: Any, root: type[BaseModel]) -> list[str | int]:
+    """Turn a pydantic location (below model ``root``) into the field path in the document."""
     path: list[str | int] = []
-    cls: Any = Spec
+    cls: Any = root
     i = 0
     while i < len(loc):
         el = loc[i]

@@ -92,12 +92,12 @@ def _convert(err: dict[str, Any], doc: Loaded) -> SpecError:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     value = err.get("input")
-    path = resolve_loc(tuple(err["loc"]), doc.data)
+    path = resolve_loc(tuple(err["loc"]), doc.data, Spec)
     hint = None
 
     if kind == "extra_forbidden":
         key = str(path[-1])
-        parent = model_at(tuple(path[:-1]), doc.data)
+        parent = model_at(tuple(path[:-1]), doc.data, Spec)
         allowed = sorted(parent.model_fields) if parent else []
         if parent is Spec:
             allowed.append("extends")
@@ -109,7 +109,7 @@ def _convert(err: dict[str, Any], doc: Loaded) -> SpecError:
         message = "unknown field"
     elif kind == "missing":
         message = "missing required field"
-        parent = model_at(tuple(path[:-1]), doc.data)
+        parent = model_at(tuple(path[:-1]), doc.data, Spec)
         if parent is not None:
             f = parent.model_fields.get(str(path[-1]))
             if f is not None and f.description:

@@ -1,4 +1,4 @@
-"""Training and evaluation examples from a prepared data set's tokenized splits.
+"""Training and evaluation examples from a prepared data set's tokenized splits (and that file format).
 
 ``max_length`` truncates on the right (each truncated example is counted); an
 example whose labelled tokens were all cut off teaches nothing and is dropped (also
@@ -39,11 +39,30 @@ def tokens_path(data_dir: Path, split: str) -> Path:
     return data_dir / TOKENS_DIR / f"{split}.parquet"
 
 
+def write_tokens(pairs: list[tuple[list, list]], path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "input_ids": pa.array([p[0] for p in pairs], type=pa.list_(pa.int32())),
+            "labels": pa.array([p[1] for p in pairs], type=pa.list_(pa.int32())),
+        }
+    )
+    pq.write_table(table, path, compression="zstd")
+
+
+def read_tokens(path: Path) -> list[tuple[list[int], list[int]]]:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    return list(zip(table.column("input_ids").to_pylist(), table.column("labels").to_pylist(),
+                    strict=True))
+
+
 def load_examples(
     data_dir: Path, split: str, max_length: int, packing: bool = False, limit: int | None = None
 ) -> Loaded:
-    from runners.data.tokenize import read_tokens
-
     path = tokens_path(data_dir, split)
     if not path.is_file():
         raise RunnerError(

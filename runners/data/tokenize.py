@@ -122,27 +122,6 @@ def tokenize(tokenizer, rows: list[dict], fmt: str, workers: int = 1) -> list[tu
     return list(zip(ds["input_ids"], ds["labels"], strict=True))
 
 
-def write_tokens(pairs: list[tuple[list, list]], path: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.table(
-        {
-            "input_ids": pa.array([p[0] for p in pairs], type=pa.list_(pa.int32())),
-            "labels": pa.array([p[1] for p in pairs], type=pa.list_(pa.int32())),
-        }
-    )
-    pq.write_table(table, path, compression="zstd")
-
-
-def read_tokens(path: Path) -> list[tuple[list[int], list[int]]]:
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path)
-    return list(zip(table.column("input_ids").to_pylist(), table.column("labels").to_pylist(),
-                    strict=True))
-
-
 def length_stats(lengths: list[int]) -> dict[str, Any]:
     """Counts, percentiles and a power-of-two histogram of token lengths."""
     if not lengths:

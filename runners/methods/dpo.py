@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from runners.data.formats import preference_example
+from runners.methods import trl_common
 
 LOGGED: tuple[tuple[str, str], ...] = (
     ("accuracy", "rewards/accuracies"),
@@ -40,3 +41,8 @@ def _losses(t: dict[str, Any]) -> dict[str, Any]:
     if weight > 0:
         return {"loss_type": [t["loss_type"], "sft"], "loss_weights": [1.0, weight]}
     return {"loss_type": [t["loss_type"]]}
+
+
+def fit(st):
+    """Train with the harness's stage ``st`` (see ``trl_common.fit``)."""
+    return trl_common.fit(st, build, LOGGED)

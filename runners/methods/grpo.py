@@ -12,6 +12,7 @@ from typing import Any
 
 from runners.data.formats import rl_example
 from runners.errors import RunnerError
+from runners.methods import trl_common
 from runners.methods.rewards import reward_functions
 
 LOGGED: tuple[tuple[str, str], ...] = (("reward", "reward"),)
@@ -49,3 +50,8 @@ def build(ctx) -> Any:
         )
     finally:
         config._name_or_path = label
+
+
+def fit(st):
+    """Train with the harness's stage ``st`` (see ``trl_common.fit``)."""
+    return trl_common.fit(st, build, LOGGED)

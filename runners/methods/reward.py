@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from runners.data.formats import preference_example
+from runners.methods import trl_common
 
 LOGGED: tuple[tuple[str, str], ...] = (("accuracy", "accuracy"), ("margin", "margin"))
 
@@ -29,3 +30,8 @@ def build(ctx) -> Any:
     return ctx.trainer(RewardTrainer)(
         model=ctx.model, args=args, train_dataset=data, processing_class=ctx.tokenizer
     )
+
+
+def fit(st):
+    """Train with the harness's stage ``st`` (see ``trl_common.fit``)."""
+    return trl_common.fit(st, build, LOGGED)

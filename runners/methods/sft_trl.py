@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from runners.data.formats import sft_example
+from runners.methods import trl_common
 
 LOGGED: tuple[tuple[str, str], ...] = (("token_accuracy", "mean_token_accuracy"),)
 
@@ -35,3 +36,8 @@ def build(ctx) -> Any:
     return ctx.trainer(SFTTrainer)(
         model=ctx.model, args=args, train_dataset=data, processing_class=ctx.tokenizer
     )
+
+
+def fit(st):
+    """Train with the harness's stage ``st`` (see ``trl_common.fit``)."""
+    return trl_common.fit(st, build, LOGGED)

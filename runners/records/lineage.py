@@ -124,15 +124,15 @@ def git_info(root: Path) -> dict[str, Any]:
     }
 
 
-def code(stage: str) -> dict[str, Any]:
+def code(stage: str, method: str | None = None) -> dict[str, Any]:
     """sha256 of every source file the stage runs: the same list the compiler makes its deps.
 
     Read from the import statements of ``runners.<stage>`` (not from ``sys.modules``, which
     depends on whatever else the process imported, e.g. when a sweep calls stages in-process).
     """
-    from repro.contract.codedeps import code_deps
+    from repro.contract.codedeps import stage_code
 
-    files = code_deps(PROJECT_DIR, f"runners.{stage}")
+    files = stage_code(PROJECT_DIR, stage, method)
     sources = {f: sha256_file(PROJECT_DIR / f) for f in files}
     return {"sources": sources, "sha256": sha256_text(canonical_json(sources))}
 
@@ -298,7 +298,7 @@ def build(
         "params": redact(spec),
         "dataset": redact(dataset),
         "inputs": inputs,
-        "code": code(stage),
+        "code": code(stage, (spec.get("train") or {}).get("method") if stage == "train" else None),
         "environment": environment(root),
         "determinism": seeding.report(dataset.get("seed")),
         "outputs": outputs(root, outs),
@@ -359,7 +359,7 @@ def write(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Write ``<stage>.lineage.json`` and ``<stage>.run.json`` for spec ``name``; return both.
 
-    ``start`` is the stage's :class:`runners.harness.StageStart` (time, git state, MLflow run).
+    ``start`` is the stage (:class:`runners.harness.Stage`: time, git state, MLflow run).
     """
     root = Path(root)
     out_dir = root / paths.spec_dir(name)

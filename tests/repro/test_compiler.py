@@ -7,7 +7,8 @@ from pathlib import Path
 import yaml
 
 from repro.cli import main
-from repro.pipeline.compiler import code_deps, compile_workspace
+from repro.contract.codedeps import code_deps
+from repro.pipeline.compiler import compile_workspace
 from repro.spec.workspace import load_workspace
 from tests.conftest import ROOT, TINY_PRETRAIN, TINY_SFT, make_workspace
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from runners.data.examples import load_examples, pack
-from runners.data.tokenize import write_tokens
+from runners.data.examples import load_examples, pack, write_tokens
 
 IGNORE = -100
 

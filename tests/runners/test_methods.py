@@ -56,9 +56,8 @@ def trl_ws(pretrained, sft_full):
 
 
 def test_trl_sft_chat_trains_on_assistant_turns_only(trl_ws):
-    from runners.methods import train_trl
     from runners.params import resolve_spec
-    from runners.train import train
+    from runners.train import SECTIONS, train
 
     spec = _spec("pre", "chat-test", {"method": "trl-sft", "max_steps": 30, "max_length": 64},
                  ["exact_match"])
@@ -72,19 +71,20 @@ def test_trl_sft_chat_trains_on_assistant_turns_only(trl_ws):
     template = saved.get("chat_template") or (
         trl_ws / "runs/t-sft-chat/model/chat_template.jinja").read_text()
     assert "{% generation %}" in template
-    assert train_trl is not None and resolve_spec(spec, "x")["train"]["packing"] is False
+    assert resolve_spec(spec, "x", SECTIONS)["train"]["packing"] is False
 
 
 def test_assistant_only_labels(trl_ws):
     """Labels are the token ids on assistant answers (and their EOS), -100 elsewhere."""
     from runners.data.chat import ensure_template
-    from runners.methods import Context, sft_trl
-    from runners.methods.common import quiet_hf
+    from runners.methods import sft_trl
+    from runners.methods.trl_common import Context, quiet_hf
     from runners.models import modeling
     from runners.params import resolve_spec
+    from runners.train import SECTIONS
 
     s = resolve_spec(_spec("pre", "chat-test", {"method": "trl-sft", "max_steps": 1,
-                                                "max_length": 64}, ["exact_match"]), "x")
+                                                "max_length": 64}, ["exact_match"]), "x", SECTIONS)
     ref = modeling.base_ref(s["model"]["base"], trl_ws)
     tok = modeling.resolve_tokenizer(trl_ws / paths.data_dir("chat-test"), ref)
     ensure_template(tok)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from repro.contract import paths
-from runners.data.tokenize import read_tokens
+from runners.data.examples import read_tokens
 from runners.errors import RunnerError
 from runners.prepare import main, prepare
 from tests.runners.conftest import base_params

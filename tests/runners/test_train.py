@@ -65,10 +65,11 @@ def test_lora_training_changes_only_adapter_weights(pretrained):
     from runners.data.examples import load_examples
     from runners.models import modeling
     from runners.params import resolve_spec
+    from runners.train import SECTIONS
     from runners.training.loop import fit
     from runners.training.seeding import seed_everything
 
-    spec = resolve_spec(base_params()["specs"]["sft-lora"], "sft-lora")
+    spec = resolve_spec(base_params()["specs"]["sft-lora"], "sft-lora", SECTIONS)
     spec["train"]["max_steps"] = 5
     ref = modeling.base_ref(spec["model"]["base"], pretrained)
     data = pretrained / "runs/_data/arith-test"

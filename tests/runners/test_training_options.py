@@ -9,13 +9,14 @@ from runners.data.examples import load_examples
 from runners.errors import RunnerError
 from runners.models import modeling
 from runners.params import resolve_spec
+from runners.train import SECTIONS
 from runners.training.loop import fit
 from runners.training.seeding import seed_everything
 from tests.runners.conftest import base_params
 
 
 def _setup(root, peft=None, **train):
-    spec = resolve_spec(base_params()["specs"]["sft-full"], "sft-full")
+    spec = resolve_spec(base_params()["specs"]["sft-full"], "sft-full", SECTIONS)
     t = spec["train"]
     t.update({"max_steps": 30, "log_every": 5, "scheduler": {"name": "constant"}}, **train)
     t["peft"] = peft
@@ -144,7 +145,7 @@ def test_gpt2_from_config_learns(pretrained):
     again = modeling.build_from_config(config, tok, 5)
     assert all(a.equal(b) for a, b in zip(model.parameters(), again.parameters(), strict=True))
     examples = load_examples(data, "train", 48).examples
-    train = resolve_spec(base_params()["specs"]["pre"], "pre")["train"] | {"max_steps": 40}
+    train = resolve_spec(base_params()["specs"]["pre"], "pre", SECTIONS)["train"] | {"max_steps": 40}
     result = fit(model, examples, train, seed_everything(5), tok.pad_token_id, say=lambda _: None)
     assert result.last_loss < result.first_loss - 1.0
     assert not math.isnan(result.last_loss)

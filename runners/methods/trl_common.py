@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import math
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from repro.contract import paths
+from repro.contract.fsio import dump_json
+from runners.data.batching import read_rows
+from runners.errors import RunnerError
+from runners.harness import Outcome, Stage
+from runners.models import modeling
 
 PROGRESS_EVERY_S = 2.0
 
@@ -150,3 +159,113 @@ def drop_printer(trainer) -> None:
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)
+
+
+@dataclass
+class Context:
+    """What a method's ``build`` gets."""
+
+    train: dict[str, Any]
+    fmt: str
+    rows: list[dict[str, Any]]
+    model: Any
+    tokenizer: Any
+    seed: int
+    root: Path
+    out_dir: str
+    base: Any = None  # a callable building a fresh copy of the base model (the reference)
+    base_location: str | None = None  # the base model's directory or hub id, if any
+
+    def args(self, config_cls, **method: Any):
+        return trainer_args(config_cls, self.train, self.seed, self.out_dir, **method)
+
+    def trainer(self, trainer_cls):
+        return with_repro_optimizer(trainer_cls, self.train)
+
+    def reference(self):
+        """A frozen copy of the base model; None with LoRA (the base is the model with its
+        adapter disabled). Built here: TRL would reload it from the model's name, which
+        holds a workspace-relative label, not a loadable path."""
+        if self.train.get("peft") is not None or self.base is None:
+            return None
+        with quiet_hf():
+            model = self.base()
+        model.eval()
+        for p in model.parameters():
+            p.requires_grad_(False)
+        return model
+
+
+def fit(st: Stage, build: Callable[[Context], Any], logged: tuple[tuple[str, str], ...]) -> Outcome:
+    """Train with a TRL trainer that ``build`` makes from a :class:`Context`; ``logged``
+    names the method's own log columns (column, trainer log key)."""
+    from runners.data.chat import ensure_template
+
+    s, t, name = st.s, st.s["train"], st.name
+    method, fmt = t["method"], st.manifest["format"]
+    tokenizer = modeling.resolve_tokenizer(st.data_dir, st.ref)
+    if fmt != "text":
+        ensure_template(tokenizer, st.manifest["dataset"].get("chat_template"))
+    with quiet_hf():
+        if method == "reward":
+            model = modeling.build_reward_base(s["model"]["base"], st.ref, tokenizer, s["seed"])
+        else:
+            model = modeling.build_base(s["model"]["base"], st.ref, tokenizer, s["seed"],
+                                        t.get("peft"))
+        if t.get("peft") is not None:
+            model = modeling.add_adapter(model, t["peft"])
+    trainable, total = modeling.parameter_counts(model)
+    rows = read_rows(st.data_dir / paths.SPLIT_FILES["train"])
+    if not rows:
+        raise RunnerError(f"{st.data_dir}: the training split is empty")
+    st.say(f"train {name} ({method}): {len(rows)} rows, {trainable:,} of {total:,} parameters "
+           f"trainable, base {st.ref.label}")
+    log = Log(extra=tuple(c for c, _ in logged), keys=tuple(k for _, k in logged))
+    with tempfile.TemporaryDirectory(prefix="repro-trl-") as scratch, quiet_hf():
+        ctx = Context(t, fmt, rows, model, tokenizer, int(s["seed"]), st.root, scratch,
+                      base=lambda: modeling.build_base(s["model"]["base"], st.ref, tokenizer,
+                                                       s["seed"]),
+                      base_location=st.ref.location)
+        try:
+            trainer = build(ctx)
+        except (ValueError, TypeError) as e:
+            raise RunnerError(f"train ({method}): {_first_line(e)}") from None
+        drop_printer(trainer)
+        trainer.add_callback(log_callback(log, lambda step, m: st.run.log_metrics(m, step), st.say))
+        trainer.train()
+    model = trainer.model
+    metrics = _metrics(log, trainer.state.global_step, len(rows), trainable, total)
+    shown = "".join(
+        f", {c} {metrics[f'first_{c}']:.4f} -> {metrics[f'last_{c}']:.4f}" for c in log.extra
+    )
+    return Outcome(
+        metrics=metrics,
+        files={
+            paths.MODEL_DIR: lambda tmp: modeling.save(model, tokenizer, tmp, int(t["max_length"])),
+            paths.TRAIN_LOG: log.csv(),
+            paths.TRAIN_METRICS: dump_json(metrics),
+        },
+        logged={f"final.{k}": v for k, v in metrics.items()},
+        extra={"trainer": type(trainer).__mro__[1].__name__},
+        summary=(f"trained {name} ({method}): loss {metrics['first_loss']:.4f} -> "
+                 f"{metrics['last_loss']:.4f}{shown} in {metrics['steps']} steps -> "
+                 f"{paths.spec_dir(name)}"),
+    )
+
+
+def _metrics(log: Log, steps: int, n_rows: int, trainable: int, total: int) -> dict[str, Any]:
+    """First and last logged window of the loss and of each method-specific series."""
+    out: dict[str, Any] = {
+        "first_loss": round(log.first("loss"), 6),
+        "last_loss": round(log.last("loss"), 6),
+    }
+    for column in log.extra:
+        out[f"first_{column}"] = round(log.first(column), 6)
+        out[f"last_{column}"] = round(log.last(column), 6)
+    out.update(steps=steps, examples=n_rows, trainable_parameters=trainable, parameters=total)
+    return out
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
