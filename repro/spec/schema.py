@@ -4,7 +4,7 @@ One model per section; ``extra="forbid"`` everywhere so a typo is an error, not 
 silently ignored key; a discriminated union wherever a field picks a kind
 (``train.method``, ``train.optimizer.name``, the key of ``data.source`` and
 ``model.base``). Defaults are chosen so that a ten-line spec is valid.
-Field descriptions feed ``repro schema`` (editor completion) and the README reference.
+Field descriptions feed ``repro schema`` (editor completion) and docs/spec-reference.md.
 """
 
 from __future__ import annotations

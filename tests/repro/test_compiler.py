@@ -156,9 +156,10 @@ def test_committed_pipeline_is_up_to_date():
     assert main(["-C", str(ROOT), "compile", "--check"]) == 0
 
 
-def test_readme_reference_matches_schema():
+def test_spec_reference_matches_schema():
     from repro.spec.reference import markdown_reference
 
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "spec-reference.md").read_text(encoding="utf-8")
     block = text.split("<!-- reference:start -->\n")[1].split("<!-- reference:end -->")[0]
-    assert block == markdown_reference(), "run: repro schema --markdown, paste into README.md"
+    assert block == markdown_reference(), \
+        "run: repro schema --markdown, paste it into docs/spec-reference.md"
