@@ -244,7 +244,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def _spec_keys(root: Path, entries) -> dict[str, str]:
     """spec name -> prepared data key, for the specs that are valid."""
-    from repro.pipeline.compiler import build_graph
+    from repro.pipeline.graph import build_graph
 
     ok = [e for e in entries if e.ok]
     return build_graph(root, ok).spec_data if ok else {}
@@ -385,7 +385,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from repro.pipeline.compiler import build_graph
+    from repro.pipeline.graph import build_graph
     from runners.errors import RunnerError
     from runners.export import export
 

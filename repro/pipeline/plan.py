@@ -95,7 +95,7 @@ def _meta_model(root: Path, entry: Entry, by_name: dict[str, Entry], notes: list
 
 def _vocab_size(root: Path, entry: Entry, notes: list[str]) -> int:
     """The prepared tokenizer's size when the data is prepared, else the spec's vocab_size."""
-    from repro.pipeline.compiler import resolve_dataset, short_hash
+    from repro.pipeline.graph import resolve_dataset, short_hash
 
     tok_spec = entry.spec.data.tokenizer
     data = resolve_dataset(entry)

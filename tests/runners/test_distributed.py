@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from repro.pipeline.compiler import train_command
+from repro.pipeline.graph import train_command
 from tests.runners.conftest import base_params, write_params
 
 ROOT = Path(__file__).resolve().parents[2]
