@@ -8,7 +8,7 @@ def test_generators_are_deterministic():
 
 
 def test_arithmetic_rows_are_correct():
-    rows = builtin.arithmetic(500, 1)
+    rows = builtin.arithmetic.arithmetic(500, 1)
     assert len(rows) == 500
     for row in rows:
         assert set(row) == {"instruction", "input", "output"}
@@ -19,7 +19,7 @@ def test_arithmetic_rows_are_correct():
 
 
 def test_grammar_covers_the_arithmetic_alphabet():
-    text = " ".join(r["text"] for r in builtin.grammar(500, 1))
+    text = " ".join(r["text"] for r in builtin.grammar.grammar(500, 1))
     for ch in "0123456789+-=":
         assert ch in text
     words = set(text.split())
@@ -28,8 +28,8 @@ def test_grammar_covers_the_arithmetic_alphabet():
 
 def test_grammar_agreement():
     # a plural digit count is followed by a plural noun: "12 dogs", never "12 dog"
-    singular = {s for s, p in builtin.NOUNS if s != p}
-    for row in builtin.grammar(300, 2):
+    singular = {s for s, p in builtin.grammar.NOUNS if s != p}
+    for row in builtin.grammar.grammar(300, 2):
         words = row["text"].split()
         for a, b in zip(words, words[1:], strict=False):
             if a.isdigit() and int(a) >= 2 and b in singular:
