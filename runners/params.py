@@ -87,7 +87,7 @@ def resolve_dataset(dataset: dict[str, Any], data_type: Any, where: str = "datas
     return _validate("data", data_type, dataset, where)
 
 
-OPTIONAL = ("evaluate", "tracking")  # sections a spec may leave out (all defaults)
+OPTIONAL = ("evaluate", "tracking", "determinism")  # sections a spec may leave out (all defaults)
 
 
 def resolve_spec(spec: dict[str, Any], name: str, sections: dict[str, Any]) -> dict[str, Any]:

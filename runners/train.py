@@ -17,6 +17,7 @@ from pathlib import Path
 
 from repro.contract import paths
 from repro.contract.methods import method_module
+from repro.spec.sections.determinism import Determinism
 from repro.spec.sections.model import Model
 from repro.spec.sections.tracking import Tracking
 from repro.spec.sections.train import Train
@@ -26,7 +27,12 @@ from runners.prepare import read_manifest
 from runners.training import distributed
 
 STAGE = "train"
-SECTIONS = {"model": Model, "train": Train, "tracking": Tracking}  # what this stage reads
+SECTIONS = {  # the spec sections this stage reads
+    "model": Model,
+    "train": Train,
+    "tracking": Tracking,
+    "determinism": Determinism,
+}
 
 
 def train(

@@ -22,6 +22,7 @@ from repro.spec.schema import (
     SpecReward,
     reward_sources,
 )
+from repro.spec.sections.evaluate import ANSWER_FORMATS
 from repro.spec.workspace import Entry, valid_name
 
 
@@ -167,7 +168,6 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
                  "to the workspace root")
 
 
-ANSWER_FORMATS = ("instruction", "chat", "preference")  # rows with a reference answer
 
 
 def _check_method(entry: Entry, by_name: dict[str, Entry]) -> None:

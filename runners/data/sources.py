@@ -26,15 +26,10 @@ from typing import Any
 from repro.contract.fsio import canonical_json
 from repro.contract.hashing import FileEntry, data_files, hash_bytes, hash_path
 from repro.contract.sources import SourceUnavailable, hub_folder, local_path, source_label
+from repro.spec.sections.data import FORMAT_COLUMNS
 from runners.data import builtin
 from runners.errors import RunnerError
 
-FORMAT_COLUMNS = {
-    "text": ("text",),
-    "instruction": ("instruction", "input", "output"),
-    "chat": ("messages",),
-    "preference": ("prompt", "chosen", "rejected"),
-}
 OPTIONAL_COLUMNS = {"input"}
 ROLES = ("system", "user", "assistant")
 EXTENSIONS = {

@@ -32,7 +32,7 @@ def trainer_args(config_cls, t: dict[str, Any], seed: int, out_dir: str, **metho
     """A TRL ``<X>Config`` from the shared ``train`` fields plus the method's own ones."""
     import torch
 
-    precision = t.get("precision") or "fp32"
+    precision = t["precision"]
     return config_cls(
         output_dir=out_dir,
         report_to="none",

@@ -6,10 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from repro.spec.sections.evaluate import ANSWER_FORMATS
 from runners.data.batching import IGNORE, Example, collate, left_pad, prompt_ids
-
-METRICS = ("perplexity", "exact_match", "preference_accuracy")
-ANSWER_FORMATS = ("instruction", "chat", "preference")  # rows with a reference answer
 
 
 def perplexity(model, tokenizer, examples: Sequence[Example], batch_size: int) -> float:

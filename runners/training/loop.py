@@ -143,7 +143,7 @@ def fit(
     log_every = max(1, int(train["log_every"]))
     clip = train.get("max_grad_norm")
     device = dist.device
-    precision = setup_precision(train.get("precision") or "fp32", device.split(":")[0])
+    precision = setup_precision(train["precision"], device.split(":")[0])
     if dist.accelerator is None and not getattr(model, "is_loaded_in_4bit", False):
         model.to(device)
 

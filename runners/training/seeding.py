@@ -49,15 +49,13 @@ def seed_everything(seed: int, full: bool = False, threads: int | None = None):
 
 
 def determinism(spec: dict[str, Any]) -> bool:
-    """The spec's ``determinism.full`` (False when the section is absent)."""
-    section = spec.get("determinism") or {}
-    return bool(section.get("full", False))
+    """The spec's ``determinism.full`` (``spec``: resolved, its determinism section validated)."""
+    return bool(spec["determinism"]["full"])
 
 
 def threads(spec: dict[str, Any]) -> int | None:
-    """The spec's ``determinism.threads`` (1 when the section is absent; None = torch's default)."""
-    section = spec.get("determinism") or {}
-    return section.get("threads", 1)
+    """The spec's ``determinism.threads`` (None = torch's default)."""
+    return spec["determinism"]["threads"]
 
 
 def report(dataset_seed: int | None = None) -> dict[str, Any]:

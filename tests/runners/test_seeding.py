@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from repro.spec.sections.determinism import Determinism
 from runners.training.seeding import determinism, report, seed_everything
 
 
@@ -36,7 +37,9 @@ def test_full_determinism_switches_torch_and_is_recorded():
     r = report()
     assert not r["full"] and not r["torch_deterministic_algorithms"]
     assert any("threads" in a for a in r["allowed_nondeterminism"])
-    assert determinism({"determinism": {"full": True}}) and not determinism({})
+    assert determinism({"determinism": {"full": True, "threads": 1}})
+    # an absent section is filled in by the schema (runners/params.py), not here
+    assert not determinism({"determinism": Determinism().model_dump()})
 
 
 def test_threads_are_pinned_from_the_spec():
@@ -50,6 +53,7 @@ def test_threads_are_pinned_from_the_spec():
         assert torch.get_num_threads() == 1
         assert report()["threads"] == 1
         assert not any("not pinned" in a for a in report()["allowed_nondeterminism"])
-        assert threads({}) == 1 and threads({"determinism": {"threads": None}}) is None
+        assert threads({"determinism": Determinism().model_dump()}) == 1
+        assert threads({"determinism": {"full": False, "threads": None}}) is None
     finally:
         torch.set_num_threads(before)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import (
-    Field,
-)
+from pydantic import Field
 
 from repro.spec.sections.common import Section
 
+Metric = Literal["perplexity", "exact_match", "preference_accuracy"]
+METRICS: tuple[str, ...] = get_args(Metric)  # the one list of metric names
+ANSWER_FORMATS = ("instruction", "chat", "preference")  # data formats with a reference answer
+
 
 class Evaluate(Section):
-    metrics: list[Literal["perplexity", "exact_match", "preference_accuracy"]] = Field(
+    metrics: list[Metric] = Field(
         default_factory=lambda: ["perplexity"],
         min_length=1,
         description="perplexity; exact_match: greedy answer equals the reference; "
