@@ -8,6 +8,7 @@ Standard library only.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 from repro.contract.methods import stage_modules
@@ -22,6 +23,32 @@ def _module_file(root: Path, module: str) -> Path | None:
     if as_pkg.is_file():
         return as_pkg
     return None
+
+
+def _stamp(file: Path) -> tuple[int, int]:
+    st = file.stat()
+    return st.st_mtime_ns, st.st_size
+
+
+@functools.lru_cache(maxsize=4096)
+def _imports(file: Path, parts: tuple[str, ...], _mtime: int, _size: int) -> tuple[str, ...]:
+    """Every module name an import statement in ``file`` (module ``parts``) names, read once
+    per file version (a compile walks the same files for every stage)."""
+    is_pkg = file.name == "__init__.py"
+    tree = ast.parse(file.read_text(encoding="utf-8"), str(file))
+    out: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = list(parts) if is_pkg else list(parts[:-1])
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, node.module] if node.module else anchor)
+            else:
+                base = node.module or ""
+            out += [base] + [f"{base}.{a.name}" for a in node.names]
+    return tuple(out)
 
 
 def code_deps(
@@ -47,24 +74,9 @@ def code_deps(
         parts = mod.split(".")
         for i in range(1, len(parts)):
             todo.append(".".join(parts[:i]))
-        is_pkg = file.name == "__init__.py"
-        tree = ast.parse(file.read_text(encoding="utf-8"), str(file))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    anchor = parts if is_pkg else parts[:-1]
-                    anchor = anchor[: len(anchor) - (node.level - 1)]
-                    base = ".".join([*anchor, node.module] if node.module else anchor)
-                else:
-                    base = node.module or ""
-                names = [base] + [f"{base}.{a.name}" for a in node.names]
-            else:
-                continue
-            for name in names:
-                if name.split(".")[0] in packages:
-                    todo.append(name)
+        for name in _imports(file, tuple(parts), *_stamp(file)):
+            if name.split(".")[0] in packages:
+                todo.append(name)
     files = sorted(
         str(f.relative_to(root)).replace("\\", "/")
         for f in seen.values()
