@@ -1,5 +1,7 @@
-"""``repro export SPEC``: a trained adapter merged into its base, saved as a standalone model
-(default: ``runs/<spec>/merged/``).
+"""``python -m runners.export SPEC [-o DIR]``: a trained adapter merged into its base, standalone.
+
+``repro export SPEC`` runs this module (default output: ``runs/<spec>/merged/``) and
+renders the one line of JSON it prints: ``{"spec", "merged", "out"}``.
 
 LoRA and DoRA updates are folded into the base weights (peft ``merge_and_unload``), so
 the result loads with plain ``AutoModelForCausalLM.from_pretrained`` and gives the same
@@ -10,7 +12,10 @@ is copied as it is.
 
 from __future__ import annotations
 
+import argparse
+import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +24,7 @@ from repro.contract.fsio import atomic_dir
 from repro.spec.sections.model import Model
 from runners.errors import RunnerError
 from runners.models import modeling
-from runners.params import resolve_spec
+from runners.params import load_params, resolve_spec, spec_params
 
 MERGED_DIR = "merged"
 
@@ -44,3 +49,27 @@ def export(spec: dict[str, Any], name: str, root: str | Path = ".", out: str | P
             merged.save_pretrained(str(tmp))
             tokenizer.save_pretrained(str(tmp))
     return {"spec": name, "merged": adapter, "out": str(target)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from runners.entry import run
+
+    p = argparse.ArgumentParser(prog="python -m runners.export",
+                                description=__doc__.split("\n")[0])
+    p.add_argument("spec")
+    p.add_argument("-o", "--output", metavar="DIR", help="write the model to DIR")
+    p.add_argument("--root", type=Path, default=Path("."),
+                   help="workspace root (default: the current directory)")
+    p.add_argument("--params-dir", type=Path, default=None, metavar="DIR",
+                   help="the folder holding the params.yaml to read (default: --root)")
+    args = p.parse_args(argv)
+
+    def body() -> None:
+        spec = spec_params(load_params(args.params_dir or args.root), args.spec)
+        print(json.dumps(export(spec, args.spec, args.root, args.output)))
+
+    return run(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -181,3 +181,30 @@ def detail(key: str, card: dict[str, Any], specs: list[str]) -> str:
             lines.append(f"  {s.get('step', '?')} ({_num(s.get('dropped'))} dropped):")
             lines += [f"    {str(x)[:200]}" for x in s["samples"]]
     return "\n".join(lines)
+
+
+def find_data_set(root: Path, want: str, entries: list, spec_keys: dict[str, str]
+                  ) -> tuple[str, list[str], dict[str, Any] | None]:
+    """``repro show --data KEY|SPEC``: ``(key, specs that use it, its card or None)``."""
+    from repro.errors import ReproError
+
+    known = set(prepared_keys(root)) | set(spec_keys.values())
+    if want in known:
+        key = want
+    else:
+        from repro.spec.workspace import select
+
+        try:
+            entry = select(entries, root, [want])[0]
+        except ReproError:
+            from repro.spec.validate import suggest
+
+            guess = suggest(want, sorted(known | set(spec_keys)))
+            hint = f" (did you mean '{guess}'?)" if guess else ""
+            raise ReproError(f"no data set or spec named '{want}'{hint}; "
+                             "'repro show --data' lists them") from None
+        if entry.name not in spec_keys:
+            raise ReproError(f"spec '{entry.name}' has errors; run 'repro validate {want}'")
+        key = spec_keys[entry.name]
+    specs = sorted(s for s, k in spec_keys.items() if k == key)
+    return key, specs, read_card(root, key)

@@ -364,3 +364,31 @@ def check_pins(root: Path, entries: list[Entry]) -> list[Mismatch]:
     finally:
         cache.save()
     return bad
+
+
+# ----------------------------------------------------------------------------- operations
+
+
+def pin_specs(root: Path, selected: list[Entry], check: bool = False) -> list[PinResult]:
+    """``repro pin``: pin (or with ``check``, compare) each spec's raw-data hash."""
+    cache = DigestCache(root)
+    try:
+        return [pin_entry(root, e, check=check, cache=cache) for e in selected]
+    finally:
+        cache.save()
+
+
+class PinsChanged(ReproError):
+    """``repro run`` stops before DVC starts: a pinned local data source changed."""
+
+    def __init__(self, mismatches: list[Mismatch]) -> None:
+        self.mismatches = mismatches
+        super().__init__(f"pinned data changed for {len(mismatches)} spec(s) "
+                         f"({', '.join(m.spec for m in mismatches)}); no stage was run")
+
+
+def require_pins(root: Path, entries: list[Entry], selected: list[Entry]) -> None:
+    """Raise PinsChanged if a pinned local source of ``selected`` (or a base) changed."""
+    bad = check_pins(root, with_upstream(entries, selected))
+    if bad:
+        raise PinsChanged(bad)

@@ -3,13 +3,14 @@
 - a local file or folder: ``repro.contract.hashing.hash_path`` (per-file digests cached by
   path, size and mtime in ``.repro/hash-cache.json``, so an unchanged big file is not
   read twice);
-- a built-in generator: ``runners.data.sources.builtin_hash`` (BLAKE3 of the generated
-  rows as canonical JSON lines, as the prepare stage computes it);
+- a built-in generator: BLAKE3 of the generated rows as canonical JSON lines, as the
+  prepare stage computes it, asked of ``python -m runners.data.sources builtin-hash``
+  (the generators are data-plane code: the control plane never imports them);
 - a hub data set: only from the local Hugging Face cache (never the network): the
   snapshot folder of the pinned revision, hashed like a local folder.
 
-Nothing heavy is imported at module level; the generators and huggingface_hub are
-imported only when a spec needs them.
+Nothing heavy is imported at module level; huggingface_hub is imported only when a
+spec needs it.
 """
 
 from __future__ import annotations
@@ -85,11 +86,12 @@ class SourceHash:
     location: Path | None = None  # the file or folder that was hashed
 
 
-def _builtin_hash(name: str, size: int, seed: int) -> str:
+def _builtin_hash(root: Path, name: str, size: int, seed: int) -> str:
     """BLAKE3 of the generated rows as canonical JSON lines (the prepare stage's raw hash)."""
-    from runners.data.sources import builtin_hash  # the generators: imported only when needed
+    from repro.pipeline.run import run_runner
 
-    return builtin_hash(name, size, seed)
+    args = ["builtin-hash", name, str(size), str(seed)]
+    return run_runner(root, "runners.data.sources", args)["hash"]
 
 
 def source_hash(
@@ -109,7 +111,7 @@ def source_hash(
         return SourceHash("path", source_label(source), digest, files, full)
     if "builtin" in source:
         name, size = source["builtin"], source.get("size", 4000)
-        return SourceHash("builtin", source_label(source), _builtin_hash(name, size, seed))
+        return SourceHash("builtin", source_label(source), _builtin_hash(root, name, size, seed))
     if "hub" in source:
         hub, rev = source["hub"], source.get("revision")
         at = f"@{rev}" if rev else ""

@@ -36,3 +36,23 @@ def stale_files(root: Path, compiled: Compiled) -> list[str]:
         if not p.is_file() or p.read_text(encoding="utf-8") != text:
             out.append(name)
     return out
+
+
+def write_compiled(root: Path, compiled: Compiled) -> list[str]:
+    """Write env.lock, params.yaml and dvc.yaml where they changed; the names written."""
+    from repro.contract import envlock
+    from repro.contract.fsio import write_text_atomic
+
+    written = []
+    files = ((paths.ENV_LOCK, envlock.render()), (paths.PARAMS_FILE, compiled.params_yaml),
+             (paths.DVC_FILE, compiled.dvc_yaml))
+    for name, text in files:
+        if write_text_atomic(root / name, text, only_if_changed=True):
+            written.append(name)
+    return written
+
+
+def spec_keys(root: Path, entries: list[Entry]) -> dict[str, str]:
+    """spec name -> prepared data key, for the specs that are valid."""
+    ok = [e for e in entries if e.ok]
+    return build_graph(root, ok).spec_data if ok else {}

@@ -1,20 +1,30 @@
-"""Run what is stale, through DVC, in this process.
+"""Run things: the stale stages through DVC (``repro run``), and a runner's ML half as a subprocess.
 
 We call DVC's own ``Repo.reproduce`` (the code behind ``dvc repro``) rather than a
 subprocess, so a no-op ``repro`` costs about what a no-op ``dvc repro`` costs, and we
 learn exactly which stages ran. DVC is imported here, lazily: ``repro validate`` and
 friends never pay for it.
+
+The control plane never imports ``runners``: what needs the ML stack outside a stage
+(``repro plan``, ``repro export``, a built-in data set's hash for ``repro pin``) runs as
+``python -m runners.<x>`` in the workspace root, like the stages, and prints its result
+as one line of JSON (``run_runner``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from repro.errors import ReproError
+from repro.contract.paths import PARAMS_FILE
+from repro.errors import ReproError, ReproFailure
 
 
 @dataclass
@@ -58,6 +68,71 @@ def require_dvc(root: Path) -> None:
         )
 
 
+def status_for(spec: str, graph: Any, result: RunResult) -> tuple[str, str | None]:
+    """A spec's status after a run, for the summary: ``(text, colour)``."""
+    stages = graph.spec_stages(spec)
+    failed = [s.kind for s in stages if s.name in result.failed]
+    ran = [s.kind for s in stages if s.name in result.ran]
+    if failed:
+        return "FAILED " + ", ".join(failed), "red"
+    upstream_failed = sorted(graph.upstream(spec) & set(result.failed))
+    if upstream_failed:
+        return f"skipped ({upstream_failed[0]} failed)", "red"
+    if ran:
+        return "ran " + ", ".join(ran), "yellow"
+    if result.error and not result.ran:
+        return "not run", None
+    return "up to date", "green"
+
+
+def run_specs(root: Path, entries: list, selected: list, *, targets: list[str] | None,
+              force: bool = False, quiet: bool = False,
+              on_written: Any = None) -> tuple[Any, RunResult]:
+    """``repro run``: stop if a pinned local source changed, compile (writing what changed;
+    ``on_written(names)`` hears of it), then reproduce ``targets`` (all stages if None).
+    ``quiet``: DVC's and the stages' output goes to stderr. Returns ``(graph, result)``."""
+    from repro.data.pin import require_pins
+    from repro.pipeline.compiler import compile_workspace, write_compiled
+
+    require_pins(root, entries, selected)
+    compiled = compile_workspace(root, entries)
+    written = write_compiled(root, compiled)
+    if written and on_written is not None:
+        on_written(written)
+    with stdout_to_stderr() if quiet else contextlib.nullcontext():
+        result = reproduce(root, targets, force=force)
+    return compiled.graph, result
+
+
+def run_runner(root: Path, module: str, args: list[str], params_yaml: str | None = None) -> Any:
+    """``python -m <module> ARGS`` in ``root``; returns its last stdout line, parsed as JSON.
+
+    ``params_yaml``: the params it reads, written to a temporary folder passed as
+    ``--params-dir`` (e.g. freshly compiled specs with ``--set`` overrides, never written
+    to the workspace). Its other output goes to our stderr. A failure raises ReproFailure
+    with the runner's own ``error:`` line, or says how it exited."""
+    cmd = [sys.executable, "-m", module, *args]
+    with tempfile.TemporaryDirectory(prefix="repro-params-") as tmp:
+        if params_yaml is not None:
+            (Path(tmp) / PARAMS_FILE).write_text(params_yaml, encoding="utf-8")
+            cmd += ["--params-dir", tmp]
+        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, encoding="utf-8")
+    out, errs = proc.stdout.splitlines(), proc.stderr.splitlines()
+    error = None
+    if proc.returncode and errs and errs[-1].startswith("error: "):
+        error = errs.pop().removeprefix("error: ")
+    for line in [*errs, *out[:-1]]:
+        print(line, file=sys.stderr)
+    if proc.returncode:
+        raise ReproFailure(error or f"python -m {module} failed (exit code {proc.returncode})")
+    try:
+        return json.loads(out[-1])
+    except (IndexError, ValueError):
+        if out:
+            print(out[-1], file=sys.stderr)
+        raise ReproFailure(f"python -m {module}: no JSON result on its last output line") from None
+
+
 def reproduce(root: Path, targets: list[str] | None = None, force: bool = False) -> RunResult:
     require_dvc(root)
     _python_on_path()
@@ -94,3 +169,20 @@ def reproduce(root: Path, targets: list[str] | None = None, force: bool = False)
     except DvcException as e:  # ReproductionError (a stage failed) included
         result.error = str(e)
     return result
+
+
+def export_model(root: Path, entries: list, name: str, output: str | Path | None = None
+                 ) -> dict[str, Any]:
+    """``repro export``: ``python -m runners.export`` on the freshly compiled specs;
+    ``{"spec", "merged", "out"}`` (``out`` as given, or the default under runs/)."""
+    from repro.pipeline.dvcfiles import render_params
+    from repro.pipeline.graph import build_graph
+
+    params_yaml = render_params(build_graph(root, entries), None)
+    args = [name, "--root", str(root)]
+    if output is not None:
+        args += ["-o", str(Path(output).resolve())]
+    info = run_runner(root, "runners.export", args, params_yaml=params_yaml)
+    if output is not None:
+        info["out"] = str(output)
+    return info

@@ -117,3 +117,38 @@ def select(entries: list[Entry], root: Path, wanted: list[str]) -> list[Entry]:
 
 def valid_name(name: str) -> bool:
     return re.match(NAME_PATTERN, name) is not None
+
+
+def upgrade_targets(root: Path, wanted: list[str]) -> list[Path]:
+    """Every YAML file under specs/ (bases too), or the named specs and their extends chains."""
+    base = root / SPECS_DIR
+    if not wanted:
+        return sorted(p for p in base.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+                      and not any(part.startswith(".") for part in p.relative_to(base).parts))
+    by_name = {p.stem: p for p in spec_files(root)}
+    out: list[Path] = []
+    for w in wanted:
+        path = Path(w) if Path(w).suffix in (".yaml", ".yml") else by_name.get(w)
+        if path is None or not path.is_file():
+            raise ReproError(f"no spec named '{w}'; specs live in specs/*.yaml")
+        doc = load_spec_file(path, root)
+        for src in doc.sources:
+            p = (root / src).resolve()
+            if p not in out:
+                out.append(p)
+    return out
+
+
+def upgrade_specs(root: Path, wanted: list[str], check: bool = False) -> list[dict]:
+    """``repro upgrade``: rewrite (or with ``check``, only inspect) the spec files;
+    ``[{"file", "changes"}]`` per file."""
+    from repro.spec.migrate import upgrade_file, upgrade_text
+
+    report = []
+    for path in upgrade_targets(root, wanted):
+        if check:
+            _, changes = upgrade_text(path.read_text(encoding="utf-8"))
+        else:
+            changes = upgrade_file(path)
+        report.append({"file": rel(root, path), "changes": changes})
+    return report

@@ -386,3 +386,28 @@ def _messages(value: list) -> list[dict[str, str]] | None:
     if not any(m["role"] == "assistant" for m in out):
         return None
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m runners.data.sources builtin-hash NAME SIZE SEED`` prints ``{"hash": ...}``
+    (how ``repro pin`` gets a built-in data set's hash without importing the generators)."""
+    import argparse
+
+    from runners.entry import run
+
+    p = argparse.ArgumentParser(prog="python -m runners.data.sources")
+    h = p.add_subparsers(dest="command", required=True).add_parser("builtin-hash")
+    for arg, kind in (("name", str), ("size", int), ("seed", int)):
+        h.add_argument(arg, type=kind)
+    args = p.parse_args(argv)
+
+    def body() -> None:
+        if args.name not in builtin.GENERATORS:
+            raise RunnerError(f"unknown built-in data set {args.name!r}")
+        print(json.dumps({"hash": builtin_hash(args.name, args.size, args.seed)}))
+
+    return run(body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

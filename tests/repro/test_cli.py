@@ -62,10 +62,12 @@ def test_empty_workspace_is_a_clear_user_error(tmp_path, capsys):
 
 
 def test_summary_status_names_what_ran_failed_or_was_skipped(workspace):
-    from repro.cli import _status_for
     from repro.pipeline.compiler import compile_workspace
-    from repro.pipeline.run import RunResult
+    from repro.pipeline.run import RunResult, status_for
     from repro.spec.workspace import load_workspace
+
+    def _status_for(spec, graph, result):
+        return status_for(spec, graph, result)[0]
 
     graph = compile_workspace(workspace, load_workspace(workspace)).graph
     failed = RunResult(ran=["train-pre"], failed=["evaluate-pre"], error="failed")

@@ -107,3 +107,41 @@ def test_control_plane_does_not_import_torch_for_a_cpu_check():
     code = ("import sys; from repro.contract.hardware import cuda_available; "
             "assert cuda_available() is False; assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_a_prepared_tokenizer_sets_the_vocabulary(tmp_path, capsys):
+    """Once the data is prepared, the plan counts the tokenizer it really has."""
+    from repro.pipeline.compiler import spec_keys
+    from repro.spec.workspace import load_workspace
+
+    ws = make_workspace(tmp_path, {"pre.yaml": TINY_PRETRAIN})
+    key = spec_keys(ws, load_workspace(ws))["pre"]
+    tok = ws / "runs" / "_data" / key / "tokenizer" / "tokenizer.json"
+    tok.parent.mkdir(parents=True)
+    tok.write_text(json.dumps({"model": {"vocab": {f"t{i}": i for i in range(100)}},
+                               "added_tokens": [{"id": 120, "content": "<eos>"}]}))
+    (plan,) = _plan_json(ws, "pre", capsys=capsys)
+    emb = 121 * 32  # ids 0..120
+    (unprepared,) = _plan_json(make_workspace(tmp_path / "b", {"pre.yaml": TINY_PRETRAIN}),
+                               "pre", capsys=capsys)
+    assert unprepared["parameters"] - plan["parameters"] == 300 * 32 - emb
+    assert not any("vocabulary" in n for n in plan["notes"])
+
+
+def test_an_unreadable_hub_base_names_the_spec_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    spec = TINY_SFT.replace("{spec: pre}", "{hub: nobody/no-such-model}")
+    ws = make_workspace(tmp_path, {"h.yaml": spec})
+    assert main(["-C", str(ws), "plan", "h"]) == 2
+    err = capsys.readouterr().err
+    assert "specs/h.yaml: model.base.hub: cannot read the config of 'nobody/no-such-model'" in err
+
+
+def test_plan_writes_nothing_and_honours_overrides(tmp_path, capsys):
+    from tests.conftest import tree_digest
+
+    ws = make_workspace(tmp_path, {"pre.yaml": TINY_PRETRAIN})
+    before = tree_digest(ws)
+    (plan,) = _plan_json(ws, "pre", "--set", "train.batch_size=2", capsys=capsys)
+    assert plan["tokens_per_step"] == 2 * 48
+    assert tree_digest(ws) == before
