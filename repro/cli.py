@@ -293,7 +293,7 @@ def _show_data(args: argparse.Namespace, root: Path) -> int:
     card = read_card(root, key)
     if args.json:
         print(json.dumps({"key": key, "specs": specs, "prepared": card is not None,
-                          "card": card}, indent=2))
+                          "card": card.to_dict() if card is not None else None}, indent=2))
         return EXIT_OK
     if card is None:
         run = f"repro run {specs[0]}" if specs else "repro"
@@ -433,7 +433,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    from repro.results.lineage import ancestry, load_result, render_tree, tree_json
+    from repro.results.ancestry import ancestry, render_tree, tree_json
+    from repro.results.result import load_result
 
     result = load_result(args.result, Path(args.C) if args.C else None)
     tree = ancestry(result)
@@ -452,7 +453,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from repro.results.diff import compare, render
-    from repro.results.lineage import load_result
+    from repro.results.result import load_result
 
     cwd = Path(args.C) if args.C else None
     d = compare(load_result(args.a, cwd), load_result(args.b, cwd))

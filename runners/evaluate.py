@@ -15,13 +15,13 @@ from typing import Any
 
 from repro.contract import paths
 from repro.contract.fsio import write_json_atomic
+from repro.contract.records import read_manifest
 from runners import entry, harness
 from runners.data.batching import read_rows
 from runners.data.examples import load_examples
 from runners.errors import RunnerError
 from runners.models import modeling
 from runners.params import resolve_spec
-from runners.prepare import read_manifest
 from runners.records.tracking import flatten
 from runners.scoring.metrics import METRICS, score
 

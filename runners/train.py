@@ -18,13 +18,13 @@ from typing import Any
 from repro.contract import paths
 from repro.contract.fsio import atomic_dir, canonical_json, write_json_atomic, write_text_atomic
 from repro.contract.hashing import sha256_file, sha256_text
+from repro.contract.records import read_manifest
 from repro.spec.schema import TRL_METHODS
 from runners import entry, harness
 from runners.data.examples import load_examples
 from runners.errors import RunnerError
 from runners.models import modeling
 from runners.params import resolve_spec
-from runners.prepare import read_manifest
 from runners.records import lineage
 from runners.training import distributed
 

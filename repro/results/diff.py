@@ -15,7 +15,8 @@ Each result is reduced to four flat maps:
   already compared file by file, and a commit changes with every edit of a spec.
 
 Identical inputs with different outputs is a reproducibility failure: said loudly, and
-the exit code is 1. Standard library only (plus PyYAML for REV:path results).
+the exit code is 1. Reads records through ``repro.contract.records`` (pydantic), and PyYAML
+for REV:path results: no ML stack.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from repro.results.lineage import Node, Result, ancestry, walk
+from repro.contract.records import Manifest, StageLineage
+from repro.results.ancestry import Node, ancestry, walk
+from repro.results.result import Result
 
 MISSING = None
 
@@ -100,28 +103,28 @@ def facts(result: Result) -> Facts:
         if r is None or node.repeat:
             continue
         have_records = True
-        for path, sha in ((r.get("code") or {}).get("sources") or {}).items():
-            _merge_into(code, f"code.{path}", sha)
-        e = r.get("environment") or {}
-        _merge_into(env, "env.python", e.get("python"))
-        _merge_into(env, "env.platform", e.get("platform"))
-        for name, version in (e.get("packages") or {}).items():
-            _merge_into(env, f"env.{name}", version)
+        if not isinstance(r, Manifest):
+            for path, digest in r.code.sources.items():
+                _merge_into(code, f"code.{path}", digest)
+            e = r.environment
+            _merge_into(env, "env.python", e.python)
+            _merge_into(env, "env.platform", e.platform)
+            for name, version in e.packages.items():
+                _merge_into(env, f"env.{name}", version)
         run = node.run
         if run:
             have_runs = True
-            for k, v in (run.get("hardware") or {}).items():
+            for k, v in run.hardware.model_dump(exclude_unset=True).items():
                 _merge_into(hw, f"hardware.{k}", v if not isinstance(v, list) else ", ".join(v))
-            for k, v in (run.get("env_vars") or {}).items():
+            for k, v in run.env_vars.items():
                 _merge_into(envvars, f"envvar.{k}", v)
             where = role.replace("result/", "").replace("/", ".")
-            git = run.get("git") or {}
-            for k in ("commit", "dirty", "diff_sha256"):
-                f.provenance[f"{where}.git.{k}"] = git.get(k)
-            f.provenance[f"{where}.started"] = run.get("started")
-            f.provenance[f"{where}.duration_s"] = run.get("duration_s")
-            f.provenance[f"{where}.mlflow_run_id"] = (run.get("tracking") or {}).get(
-                "mlflow_run_id")
+            f.provenance[f"{where}.git.commit"] = run.git.commit
+            f.provenance[f"{where}.git.dirty"] = run.git.dirty
+            f.provenance[f"{where}.git.diff_sha256"] = run.git.diff_sha256
+            f.provenance[f"{where}.started"] = run.started
+            f.provenance[f"{where}.duration_s"] = run.duration_s
+            f.provenance[f"{where}.mlflow_run_id"] = run.tracking.mlflow_run_id
     if not have_runs:
         f.unknown.update({"hardware", "envvar"})
     if not have_records:
@@ -142,14 +145,14 @@ def facts(result: Result) -> Facts:
     for prefix, node in _train_chain(result, tree):
         r = node.record
         if prefix:
-            f.inputs.update(_spec_inputs(r.get("params"), r.get("dataset"), prefix))
+            f.inputs.update(_spec_inputs(r.params, r.dataset, prefix))
         _data_facts(f, r, prefix)
         _output_facts(f, node, prefix)
-        base = (r.get("inputs") or {}).get("base_model") or {}
-        if base.get("kind") in ("hub", "path", "config"):
-            f.inputs[f"{prefix}base_model.{base['kind']}"] = base.get("ref")
-            f.inputs[f"{prefix}base_model.revision"] = base.get("revision")
-            f.inputs[f"{prefix}base_model.sha256"] = base.get("sha256")
+        base = r.inputs.base_model
+        if base is not None and base.kind in ("hub", "path", "config"):
+            f.inputs[f"{prefix}base_model.{base.kind}"] = base.ref
+            f.inputs[f"{prefix}base_model.revision"] = base.revision
+            f.inputs[f"{prefix}base_model.sha256"] = base.sha256
     f.metrics.update({k: v for k, v in flatten(result.metrics or {}, "metrics").items()
                       if isinstance(v, (int, float)) and not isinstance(v, bool)})
     f.metrics.update({k: v for k, v in flatten(result.train_metrics or {}, "train").items()
@@ -157,18 +160,20 @@ def facts(result: Result) -> Facts:
     return f
 
 
-def _data_facts(f: Facts, record: dict, prefix: str) -> None:
-    data = (record.get("inputs") or {}).get("data") or {}
-    if data.get("raw_sha256"):
-        f.inputs[f"{prefix}data.raw_sha256"] = data["raw_sha256"]
-    if data.get("data_hash"):
-        f.outputs[f"{prefix}data.prepared_hash"] = data["data_hash"]
+def _data_facts(f: Facts, record: StageLineage, prefix: str) -> None:
+    data = record.inputs.data
+    if data is not None and data.raw_hash:
+        f.inputs[f"{prefix}data.raw_hash"] = data.raw_hash
+    if data is not None and data.data_hash:
+        f.outputs[f"{prefix}data.prepared_hash"] = data.data_hash
 
 
 def _output_facts(f: Facts, node: Node, prefix: str) -> None:
-    record = node.record or {}
-    for path, sha in (record.get("outputs") or {}).items():
-        f.outputs[f"{prefix}{node.kind}:{path.rsplit('/', 1)[-1]}"] = sha
+    record = node.record
+    if not isinstance(record, StageLineage):
+        return
+    for path, digest in record.outputs.items():
+        f.outputs[f"{prefix}{node.kind}:{path.rsplit('/', 1)[-1]}"] = digest
 
 
 # ----------------------------------------------------------------------------- comparing

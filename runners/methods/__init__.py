@@ -70,8 +70,8 @@ def train_trl(
     spec: dict[str, Any], s: dict[str, Any], name: str, root: Path, *, command: str | None
 ) -> dict:
     """Train spec ``name`` with its TRL method (``s``: the spec with defaults filled in)."""
+    from repro.contract.records import read_manifest
     from runners.methods import dpo, grpo, reward, sft_trl  # static: the compiler's code deps
-    from runners.prepare import read_manifest
 
     t = s["train"]
     method = t["method"]
