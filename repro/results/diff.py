@@ -61,6 +61,9 @@ class Facts:
     metrics: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     unknown: set[str] = field(default_factory=set)  # input groups one side could not say
+    # code and environment per record (by role path): compared over the records both sides
+    # could read, since a source may not reach every record (MLflow has no prepare records)
+    by_role: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _spec_inputs(params: dict | None, dataset: dict | None, prefix: str) -> dict[str, Any]:
@@ -93,8 +96,6 @@ def _train_chain(result: Result, tree: Node) -> list[tuple[str, Node]]:
 def facts(result: Result) -> Facts:
     f = Facts()
     tree = ancestry(result)
-    code: dict[str, set] = {}
-    env: dict[str, set] = {}
     hw: dict[str, set] = {}
     envvars: dict[str, set] = {}
     have_runs = have_records = False
@@ -104,13 +105,12 @@ def facts(result: Result) -> Facts:
             continue
         have_records = True
         if not isinstance(r, Manifest):
-            for path, digest in r.code.sources.items():
-                _merge_into(code, f"code.{path}", digest)
             e = r.environment
-            _merge_into(env, "env.python", e.python)
-            _merge_into(env, "env.platform", e.platform)
-            for name, version in e.packages.items():
-                _merge_into(env, f"env.{name}", version)
+            f.by_role[role] = {
+                **{f"code.{path}": digest for path, digest in r.code.sources.items()},
+                "env.python": e.python, "env.platform": e.platform,
+                **{f"env.{name}": version for name, version in e.packages.items()},
+            }
         run = node.run
         if run:
             have_runs = True
@@ -129,8 +129,6 @@ def facts(result: Result) -> Facts:
         f.unknown.update({"hardware", "envvar"})
     if not have_records:
         f.unknown.update({"code", "env", "hardware", "envvar"})
-    f.inputs.update(_collapse(code))
-    f.inputs.update(_collapse(env))
     f.inputs.update(_collapse(hw))
     f.inputs.update(_collapse(envvars))
 
@@ -221,6 +219,15 @@ def _side(r: Result) -> dict[str, Any]:
             "stages": sorted(r.records), "notes": r.notes}
 
 
+def _code_and_env(f: Facts, roles: set[str]) -> dict[str, Any]:
+    """One value per code file and package over the records of ``roles``."""
+    multi: dict[str, set] = {}
+    for role in sorted(roles):
+        for key, value in f.by_role[role].items():
+            _merge_into(multi, key, value)
+    return _collapse(multi)
+
+
 def _group(key: str) -> str:
     return key.split(":")[-1].split(".")[0]
 
@@ -228,6 +235,10 @@ def _group(key: str) -> str:
 def compare(a: Result, b: Result) -> Diff:
     fa, fb = facts(a), facts(b)
     unknown = fa.unknown | fb.unknown
+    roles = set(fa.by_role) & set(fb.by_role)
+    fa.inputs.update(_code_and_env(fa, roles))
+    fb.inputs.update(_code_and_env(fb, roles))
+    one_sided = sorted(set(fa.by_role) ^ set(fb.by_role))
     inputs = []
     for key in sorted(set(fa.inputs) | set(fb.inputs)):
         if _group(key) in unknown:
@@ -249,7 +260,9 @@ def compare(a: Result, b: Result) -> Diff:
         for k in sorted(set(fa.provenance) | set(fb.provenance))
         if fa.provenance.get(k) != fb.provenance.get(k)
     ]
-    return Diff(a, b, inputs, outputs, metrics, provenance, sorted(unknown))
+    not_compared = sorted(unknown) + [f"code and environment of {r} (one side only)"
+                                      for r in one_sided]
+    return Diff(a, b, inputs, outputs, metrics, provenance, not_compared)
 
 
 # ----------------------------------------------------------------------------- text

@@ -180,3 +180,14 @@ def test_diff_imports_no_ml_stack(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY [] 0" in out.stdout
+
+
+def test_a_record_one_side_cannot_reach_is_not_compared(tmp_path):
+    """An MLflow result has no prepare records: the prepare stage's code is not a difference."""
+    write_result(tmp_path / "a")
+    write_result(tmp_path / "b")
+    key = BASE["params"]["data"]
+    (tmp_path / f"b/runs/_data/{key}/lineage.json").unlink()
+    d = compare(load_result(str(tmp_path / "a/runs/s")), load_result(str(tmp_path / "b/runs/s")))
+    assert d.inputs == [] and d.verdict == "identical"
+    assert "code and environment of result/model/data (one side only)" in d.not_compared
