@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from repro.contract.records import RecordError
 from runners.errors import RunnerError
 
 
@@ -25,14 +26,15 @@ def parser(prog: str, description: str, target: str) -> argparse.ArgumentParser:
 
 
 def run(body: Callable[[], object]) -> int:
-    """Call ``body``; turn a RunnerError into one ``error:`` line on stderr and exit code 1."""
+    """Call ``body``; turn a RunnerError (or a missing or malformed record) into one ``error:``
+    line on stderr and exit code 1."""
     # Quiet the HF stack: no fork warnings from tokenizers, no telemetry, no progress bars.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         body()
-    except RunnerError as e:
+    except (RunnerError, RecordError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ from typing import Any
 
 from repro.contract import paths
 from repro.contract.fsio import dump_json
+from repro.contract.records import read_manifest
 from repro.spec.sections.determinism import Determinism
 from repro.spec.sections.evaluate import Evaluate
 from repro.spec.sections.model import Model
@@ -25,7 +26,6 @@ from runners.data.examples import load_examples
 from runners.errors import RunnerError
 from runners.models import modeling
 from runners.params import resolve_spec
-from runners.prepare import read_manifest
 from runners.records.tracking import flatten
 from runners.scoring.metrics import score
 

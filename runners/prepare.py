@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from repro.contract import paths
-from repro.contract.fsio import atomic_dir, canonical_json, dump_json
+from repro.contract.fsio import atomic_dir, canonical_json
 from repro.contract.hashing import file_hashes, hash_bytes, sha256_text
+from repro.contract.records import CARD, DataCard, Manifest
 from repro.spec.sections.data import Data
 from runners import entry
 from runners.data import clean as c
@@ -30,9 +31,6 @@ from runners.errors import RunnerError
 from runners.params import dataset_params, load_params, resolve_dataset
 from runners.records import lineage
 
-MANIFEST_VERSION = 2
-CARD_VERSION = 1
-CARD = "card.json"
 NOT_IN_KEY = ("workers",)  # settings that do not change the prepared bytes
 
 
@@ -90,7 +88,7 @@ def _token_filter(name: str, splits, tokens, keep) -> tuple[dict, dict, c.Step]:
 
 def prepare(
     dataset: dict[str, Any], out_dir: str | Path, root: str | Path = "."
-) -> dict[str, Any]:
+) -> Manifest:
     """Build the prepared data set described by ``dataset`` (a ``datasets.<key>`` entry of
     params.yaml) into ``out_dir``; return its manifest. Local source paths are relative
     to the workspace ``root``."""
@@ -190,36 +188,34 @@ def prepare(
         files = file_hashes(tmp)
         ckey = cache_key(raw.raw_hash, dataset, tokenizer_id)
         raw_files = [f.as_dict() for f in raw.files]
-        manifest = {
-            "manifest_version": MANIFEST_VERSION,
-            "dataset": dataset,
-            "format": fmt,
-            "source": raw.origin,
-            "raw_hash": raw.raw_hash,
-            "raw_files": raw_files,
-            "pinned": d["hash"],
-            "cache_key": ckey,
-            "rows": {name: len(splits[name]) for name in paths.SPLIT_FILES},
-            "files": files,
-            "data_hash": sha256_text(canonical_json(files)),
-        }
-        card = {
-            "card_version": CARD_VERSION,
-            "key": key,
-            "format": fmt,
-            "source": {"kind": raw.kind, "origin": raw.origin, "raw_hash": raw.raw_hash,
-                       "files": raw_files},
-            "pinned": d["hash"],
-            "cache_key": ckey,
-            "split_method": how,
-            "steps": [s.as_dict() for s in steps],
-            "splits": manifest["rows"],
-            "tokens": token_stats,
-            "tokenizer": tok_info,
-        }
-        (tmp / paths.DATA_MANIFEST).write_text(dump_json(manifest), encoding="utf-8", newline="\n")
+        manifest = Manifest(
+            dataset=dataset,
+            format=fmt,
+            source=raw.origin,
+            raw_hash=raw.raw_hash,
+            raw_files=raw_files,
+            pinned=d["hash"],
+            cache_key=ckey,
+            rows={name: len(splits[name]) for name in paths.SPLIT_FILES},
+            files=files,
+            data_hash=sha256_text(canonical_json(files)),
+        )
+        card = DataCard(
+            key=key,
+            format=fmt,
+            source={"kind": raw.kind, "origin": raw.origin, "raw_hash": raw.raw_hash,
+                    "files": raw_files},
+            pinned=d["hash"],
+            cache_key=ckey,
+            split_method=how,
+            steps=[s.as_dict() for s in steps],
+            splits=manifest.rows,
+            tokens=token_stats,
+            tokenizer=tok_info,
+        )
+        manifest.write(tmp / paths.DATA_MANIFEST)
         lineage.write_prepare(tmp, key, dataset, manifest, root)
-        (tmp / CARD).write_text(dump_json(card), encoding="utf-8", newline="\n")
+        card.write(tmp / CARD)
     return manifest
 
 
@@ -227,17 +223,6 @@ def _steps_line(steps: list[c.Step]) -> str:
     return ", ".join(
         f"{s.step} {s.rows}" + (f" (-{s.dropped})" if s.dropped else "") for s in steps
     )
-
-
-def read_manifest(data_dir: Path) -> dict[str, Any]:
-    """The manifest of a prepared data set; a RunnerError if it was never prepared."""
-    import json
-
-    path = data_dir / paths.DATA_MANIFEST
-    if not path.is_file():
-        raise RunnerError(f"{data_dir}: prepared data not found (run the prepare stage first)")
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -250,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         dataset = dataset_params(params, args.dataset_key)
         out = args.root / paths.data_dir(args.dataset_key)
         m = prepare(dataset, out, args.root)
-        rows = ", ".join(f"{k} {v}" for k, v in m["rows"].items())
+        rows = ", ".join(f"{k} {v}" for k, v in m.rows.items())
         print(f"prepared {args.dataset_key}: {rows} rows -> {paths.data_dir(args.dataset_key)}")
 
     return entry.run(body)

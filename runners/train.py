@@ -17,13 +17,13 @@ from pathlib import Path
 
 from repro.contract import paths
 from repro.contract.methods import method_module
+from repro.contract.records import read_manifest
 from repro.spec.sections.determinism import Determinism
 from repro.spec.sections.model import Model
 from repro.spec.sections.tracking import Tracking
 from repro.spec.sections.train import Train
 from runners import entry, harness
 from runners.params import resolve_spec
-from runners.prepare import read_manifest
 from runners.training import distributed
 
 STAGE = "train"

@@ -71,7 +71,7 @@ def show_data(args: argparse.Namespace, root: Path) -> int:
     key, specs, card = find_data_set(root, args.specs[0], entries, keys)
     if args.json:
         print(json.dumps({"key": key, "specs": specs, "prepared": card is not None,
-                          "card": card}, indent=2))
+                          "card": card.to_dict() if card is not None else None}, indent=2))
         return EXIT_OK
     if card is None:
         run = f"repro run {specs[0]}" if specs else "repro"

@@ -34,7 +34,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    from repro.results.lineage import ancestry, load_result, render_tree, tree_json
+    from repro.results.ancestry import ancestry, render_tree, tree_json
+    from repro.results.result import load_result
 
     result = load_result(args.result, Path(args.C) if args.C else None)
     tree = ancestry(result)
@@ -53,7 +54,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from repro.results.diff import compare, render
-    from repro.results.lineage import load_result
+    from repro.results.result import load_result
 
     cwd = Path(args.C) if args.C else None
     d = compare(load_result(args.a, cwd), load_result(args.b, cwd))

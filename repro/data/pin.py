@@ -9,7 +9,6 @@ flow mappings and respace them: the shipped specs would not survive byte for byt
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from repro.contract.fsio import write_text_atomic
 from repro.contract.hashing import diff_entries
 from repro.contract.paths import DATA_MANIFEST, DATA_ROOT
+from repro.contract.records import Manifest, RecordError
 from repro.data.rawhash import DigestCache, SourceHash, source_hash
 from repro.errors import ReproError
 from repro.spec.workspace import Entry
@@ -286,28 +286,28 @@ class Mismatch:
                 "compared_with": self.compared_with}
 
 
-def manifests(root: Path) -> list[tuple[Path, dict]]:
-    """Every prepared data set's manifest, newest first."""
+def manifests(root: Path) -> list[tuple[Path, Manifest]]:
+    """Every prepared data set's manifest that can be read, newest first."""
     out = []
     base = root / DATA_ROOT
     if not base.is_dir():
-        return out
+        return []
     for m in base.glob(f"*/{DATA_MANIFEST}"):
         try:
-            data = json.loads(m.read_text(encoding="utf-8"))
-            out.append((m.stat().st_mtime_ns, m, data))
-        except (OSError, ValueError):
+            out.append((m.stat().st_mtime_ns, m, Manifest.read(m)))
+        except (OSError, RecordError):
             continue
-    return [(m, d) for _, m, d in sorted(out, key=lambda t: -t[0]) if isinstance(d, dict)]
+    return [(m, d) for _, m, d in sorted(out, key=lambda t: -t[0])]
 
 
 def pinned_listing(root: Path, pinned: str, rel_source: str) -> tuple[list[dict], str] | None:
     """``raw_files`` of an earlier build of exactly the pinned data, if one is on disk."""
     found = []
     for m, d in manifests(root):
-        if d.get("raw_hash") == pinned and isinstance(d.get("raw_files"), list):
-            src = (d.get("dataset") or {}).get("source") or {}
-            found.append((src.get("path") != rel_source, m, d["raw_files"]))
+        if d.raw_hash == pinned:
+            src = d.dataset.get("source") or {}
+            files = [f.model_dump() for f in d.raw_files]
+            found.append((src.get("path") != rel_source, m, files))
     if not found:
         return None
     found.sort(key=lambda t: t[0])  # same source path first, then newest

@@ -15,7 +15,8 @@ Each result is reduced to four flat maps:
   already compared file by file, and a commit changes with every edit of a spec.
 
 Identical inputs with different outputs is a reproducibility failure: said loudly, and
-the exit code is 1. Standard library only (plus PyYAML for REV:path results).
+the exit code is 1. Reads records through ``repro.contract.records`` (pydantic), and PyYAML
+for REV:path results: no ML stack.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from repro.results.lineage import Node, Result, ancestry, walk
+from repro.contract.records import Manifest, StageLineage
+from repro.results.ancestry import Node, ancestry, walk
+from repro.results.result import Result
 
 MISSING = None
 
@@ -58,6 +61,9 @@ class Facts:
     metrics: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     unknown: set[str] = field(default_factory=set)  # input groups one side could not say
+    # code and environment per record (by role path): compared over the records both sides
+    # could read, since a source may not reach every record (MLflow has no prepare records)
+    by_role: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _spec_inputs(params: dict | None, dataset: dict | None, prefix: str) -> dict[str, Any]:
@@ -90,8 +96,6 @@ def _train_chain(result: Result, tree: Node) -> list[tuple[str, Node]]:
 def facts(result: Result) -> Facts:
     f = Facts()
     tree = ancestry(result)
-    code: dict[str, set] = {}
-    env: dict[str, set] = {}
     hw: dict[str, set] = {}
     envvars: dict[str, set] = {}
     have_runs = have_records = False
@@ -100,34 +104,31 @@ def facts(result: Result) -> Facts:
         if r is None or node.repeat:
             continue
         have_records = True
-        for path, sha in ((r.get("code") or {}).get("sources") or {}).items():
-            _merge_into(code, f"code.{path}", sha)
-        e = r.get("environment") or {}
-        _merge_into(env, "env.python", e.get("python"))
-        _merge_into(env, "env.platform", e.get("platform"))
-        for name, version in (e.get("packages") or {}).items():
-            _merge_into(env, f"env.{name}", version)
+        if not isinstance(r, Manifest):
+            e = r.environment
+            f.by_role[role] = {
+                **{f"code.{path}": digest for path, digest in r.code.sources.items()},
+                "env.python": e.python, "env.platform": e.platform,
+                **{f"env.{name}": version for name, version in e.packages.items()},
+            }
         run = node.run
         if run:
             have_runs = True
-            for k, v in (run.get("hardware") or {}).items():
+            for k, v in run.hardware.model_dump(exclude_unset=True).items():
                 _merge_into(hw, f"hardware.{k}", v if not isinstance(v, list) else ", ".join(v))
-            for k, v in (run.get("env_vars") or {}).items():
+            for k, v in run.env_vars.items():
                 _merge_into(envvars, f"envvar.{k}", v)
             where = role.replace("result/", "").replace("/", ".")
-            git = run.get("git") or {}
-            for k in ("commit", "dirty", "diff_sha256"):
-                f.provenance[f"{where}.git.{k}"] = git.get(k)
-            f.provenance[f"{where}.started"] = run.get("started")
-            f.provenance[f"{where}.duration_s"] = run.get("duration_s")
-            f.provenance[f"{where}.mlflow_run_id"] = (run.get("tracking") or {}).get(
-                "mlflow_run_id")
+            f.provenance[f"{where}.git.commit"] = run.git.commit
+            f.provenance[f"{where}.git.dirty"] = run.git.dirty
+            f.provenance[f"{where}.git.diff_sha256"] = run.git.diff_sha256
+            f.provenance[f"{where}.started"] = run.started
+            f.provenance[f"{where}.duration_s"] = run.duration_s
+            f.provenance[f"{where}.mlflow_run_id"] = run.tracking.mlflow_run_id
     if not have_runs:
         f.unknown.update({"hardware", "envvar"})
     if not have_records:
         f.unknown.update({"code", "env", "hardware", "envvar"})
-    f.inputs.update(_collapse(code))
-    f.inputs.update(_collapse(env))
     f.inputs.update(_collapse(hw))
     f.inputs.update(_collapse(envvars))
 
@@ -142,14 +143,14 @@ def facts(result: Result) -> Facts:
     for prefix, node in _train_chain(result, tree):
         r = node.record
         if prefix:
-            f.inputs.update(_spec_inputs(r.get("params"), r.get("dataset"), prefix))
+            f.inputs.update(_spec_inputs(r.params, r.dataset, prefix))
         _data_facts(f, r, prefix)
         _output_facts(f, node, prefix)
-        base = (r.get("inputs") or {}).get("base_model") or {}
-        if base.get("kind") in ("hub", "path", "config"):
-            f.inputs[f"{prefix}base_model.{base['kind']}"] = base.get("ref")
-            f.inputs[f"{prefix}base_model.revision"] = base.get("revision")
-            f.inputs[f"{prefix}base_model.sha256"] = base.get("sha256")
+        base = r.inputs.base_model
+        if base is not None and base.kind in ("hub", "path", "config"):
+            f.inputs[f"{prefix}base_model.{base.kind}"] = base.ref
+            f.inputs[f"{prefix}base_model.revision"] = base.revision
+            f.inputs[f"{prefix}base_model.sha256"] = base.sha256
     f.metrics.update({k: v for k, v in flatten(result.metrics or {}, "metrics").items()
                       if isinstance(v, (int, float)) and not isinstance(v, bool)})
     f.metrics.update({k: v for k, v in flatten(result.train_metrics or {}, "train").items()
@@ -157,18 +158,20 @@ def facts(result: Result) -> Facts:
     return f
 
 
-def _data_facts(f: Facts, record: dict, prefix: str) -> None:
-    data = (record.get("inputs") or {}).get("data") or {}
-    if data.get("raw_sha256"):
-        f.inputs[f"{prefix}data.raw_sha256"] = data["raw_sha256"]
-    if data.get("data_hash"):
-        f.outputs[f"{prefix}data.prepared_hash"] = data["data_hash"]
+def _data_facts(f: Facts, record: StageLineage, prefix: str) -> None:
+    data = record.inputs.data
+    if data is not None and data.raw_hash:
+        f.inputs[f"{prefix}data.raw_hash"] = data.raw_hash
+    if data is not None and data.data_hash:
+        f.outputs[f"{prefix}data.prepared_hash"] = data.data_hash
 
 
 def _output_facts(f: Facts, node: Node, prefix: str) -> None:
-    record = node.record or {}
-    for path, sha in (record.get("outputs") or {}).items():
-        f.outputs[f"{prefix}{node.kind}:{path.rsplit('/', 1)[-1]}"] = sha
+    record = node.record
+    if not isinstance(record, StageLineage):
+        return
+    for path, digest in record.outputs.items():
+        f.outputs[f"{prefix}{node.kind}:{path.rsplit('/', 1)[-1]}"] = digest
 
 
 # ----------------------------------------------------------------------------- comparing
@@ -216,6 +219,15 @@ def _side(r: Result) -> dict[str, Any]:
             "stages": sorted(r.records), "notes": r.notes}
 
 
+def _code_and_env(f: Facts, roles: set[str]) -> dict[str, Any]:
+    """One value per code file and package over the records of ``roles``."""
+    multi: dict[str, set] = {}
+    for role in sorted(roles):
+        for key, value in f.by_role[role].items():
+            _merge_into(multi, key, value)
+    return _collapse(multi)
+
+
 def _group(key: str) -> str:
     return key.split(":")[-1].split(".")[0]
 
@@ -223,6 +235,10 @@ def _group(key: str) -> str:
 def compare(a: Result, b: Result) -> Diff:
     fa, fb = facts(a), facts(b)
     unknown = fa.unknown | fb.unknown
+    roles = set(fa.by_role) & set(fb.by_role)
+    fa.inputs.update(_code_and_env(fa, roles))
+    fb.inputs.update(_code_and_env(fb, roles))
+    one_sided = sorted(set(fa.by_role) ^ set(fb.by_role))
     inputs = []
     for key in sorted(set(fa.inputs) | set(fb.inputs)):
         if _group(key) in unknown:
@@ -244,7 +260,9 @@ def compare(a: Result, b: Result) -> Diff:
         for k in sorted(set(fa.provenance) | set(fb.provenance))
         if fa.provenance.get(k) != fb.provenance.get(k)
     ]
-    return Diff(a, b, inputs, outputs, metrics, provenance, sorted(unknown))
+    not_compared = sorted(unknown) + [f"code and environment of {r} (one side only)"
+                                      for r in one_sided]
+    return Diff(a, b, inputs, outputs, metrics, provenance, not_compared)
 
 
 # ----------------------------------------------------------------------------- text

@@ -19,7 +19,6 @@ Exit 0 only when the result was reproduced.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import shutil
@@ -31,8 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from repro.contract import envlock, paths
+from repro.contract.git import diff_sha256, head, uncommitted_diff
+from repro.contract.records.run import GitState, Hardware
 from repro.errors import ReproError, ReproFailure
-from repro.results.lineage import Result, WorkspaceSource, git, load_result
+from repro.results.result import Result, load_result
+from repro.results.sources import WorkspaceSource
 
 REL_TOL = 1e-3
 ABS_TOL = 1e-5
@@ -61,17 +63,18 @@ class Verification:
         }
 
 
-def _recorded_git(result: Result) -> dict[str, Any]:
+def _recorded_git(result: Result) -> GitState:
     for stage in ("evaluate", "train"):
         run = result.runs.get(stage)
-        if run and (run.get("git") or {}).get("commit"):
-            return run["git"]
-    return {}
+        if run and run.git.commit:
+            return run.git
+    return GitState()
 
 
-def _hardware_key(hw: dict[str, Any] | None) -> tuple:
-    hw = hw or {}
-    return (hw.get("machine"), hw.get("cpu"), tuple(hw.get("gpus") or ()), hw.get("torch_threads"))
+def _hardware_key(result: Result) -> tuple:
+    run = result.runs.get("train")
+    hw = run.hardware if run else Hardware()
+    return (hw.machine, hw.cpu, tuple(hw.gpus), hw.torch_threads)
 
 
 def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -89,10 +92,9 @@ def make_scratch(root: Path, commit: str, dirty: bool, diff_sha: str | None, int
     if p.returncode != 0:
         raise ReproError(f"cannot check out {commit[:12]} in the scratch copy: {p.stderr.strip()}")
     if dirty:
-        head = (git(root, "rev-parse", "HEAD") or "").strip()
-        diff = git(root, "diff", "HEAD", "--binary", "--", ".", ":(exclude)dvc.lock")
-        plain = git(root, "diff", "HEAD", "--", ".", ":(exclude)dvc.lock")
-        if head != commit or not plain or hashlib.sha256(plain.encode("utf-8")).hexdigest() != diff_sha:
+        diff = uncommitted_diff(root, binary=True)
+        plain = uncommitted_diff(root)
+        if head(root) != commit or not plain or diff_sha256(plain) != diff_sha:
             raise ReproError(
                 "the result was built from uncommitted changes that this workspace no longer "
                 "has (diff hash differs); commit them, rebuild, then verify"
@@ -131,17 +133,16 @@ def verify(root: Path, target: str, keep: bool = False, say=print) -> Verificati
     root = original.source.root
     g = _recorded_git(original)
     notes: list[str] = []
-    commit = g.get("commit")
+    commit = g.commit
     if not commit:
-        commit = (git(root, "rev-parse", "--verify", "-q", "HEAD") or "").strip() or None
+        commit = head(root)
         if commit is None:
             raise ReproError(f"{root}: not a git repository with a commit; verify rebuilds from "
                              "a commit")
         notes.append(f"no run record names a commit: rebuilding at HEAD ({commit[:12]})")
     tmp = Path(tempfile.mkdtemp(prefix="repro-verify-"))
     try:
-        scratch = make_scratch(root, commit, bool(g.get("dirty")), g.get("diff_sha256"), tmp,
-                               notes)
+        scratch = make_scratch(root, commit, bool(g.dirty), g.diff_sha256, tmp, notes)
         if not (scratch / ".dvc").is_dir():
             raise ReproError(f"commit {commit[:12]} has no .dvc/ folder: nothing to rebuild with")
         # the environment as it is now (so a package difference shows up in the comparison),
@@ -165,9 +166,7 @@ def verify(root: Path, target: str, keep: bool = False, say=print) -> Verificati
         rebuilt = load_result(str(scratch / paths.spec_dir(original.spec)), scratch)
         rebuilt.label = f"rebuilt at {commit[:12]}"
         d = compare(original, rebuilt)
-        hw_a = _hardware_key((original.runs.get("train") or {}).get("hardware"))
-        hw_b = _hardware_key((rebuilt.runs.get("train") or {}).get("hardware"))
-        same_hw = hw_a == hw_b
+        same_hw = _hardware_key(original) == _hardware_key(rebuilt)
         v = Verification(original.spec, commit, str(scratch), same_hw, False, d, notes=notes,
                          log=log)
         if same_hw:

@@ -56,18 +56,18 @@ def write_result(root: Path, name: str = "s", v: dict[str, Any] | None = None) -
     env = {"source": "env.lock", "lock": {"path": "env.lock", "sha256": sha(repr(v["packages"]))},
            "python": v["python"], "platform": "linux-x86_64", "versions": {},
            "packages": v["packages"]}
-    prep = {"lineage_version": 2, "stage": "prepare", "dataset": key, "params": v["dataset"],
-            "inputs": {"raw": {"source": "builtin:arithmetic", "sha256": v["raw"]}},
+    prep = {"lineage_version": 3, "stage": "prepare", "dataset": key, "params": v["dataset"],
+            "inputs": {"raw": {"source": "builtin:arithmetic", "hash": v["raw"]}},
             "code": {"sources": {"runners/prepare.py": "p1"}}, "environment": env,
             "outputs": {"data_hash": v["data_hash"]}}
     prep_sha = dump(root / f"runs/_data/{key}/lineage.json", prep)
     d = root / "runs" / name
-    common = {"lineage_version": 2, "spec": name, "spec_hash": sha(repr(v["params"])),
+    common = {"lineage_version": 3, "spec": name, "spec_hash": sha(repr(v["params"])),
               "params": v["params"], "dataset": v["dataset"],
               "code": {"sources": v["code"]}, "environment": env,
               "determinism": {"seed": v["params"]["seed"], "full": False}}
     data = {"key": key, "path": f"runs/_data/{key}", "data_hash": v["data_hash"],
-            "raw_sha256": v["raw"], "record": {"path": f"runs/_data/{key}/lineage.json",
+            "raw_hash": v["raw"], "record": {"path": f"runs/_data/{key}/lineage.json",
                                                "sha256": prep_sha}}
     base = {"kind": "config", "ref": "config", "revision": None, "sha256": "cfg"}
     train = {**common, "stage": "train", "command": f"python -m runners.train {name}",

@@ -12,8 +12,9 @@ import pytest
 
 from repro.cli import main
 from repro.errors import ReproError
+from repro.results.ancestry import ancestry, walk
 from repro.results.diff import compare
-from repro.results.lineage import ancestry, load_result, walk
+from repro.results.result import load_result
 from tests.repro.lineage_fixtures import BASE, variant, write_result
 
 
@@ -47,7 +48,7 @@ def test_the_seed_is_named_once(tmp_path):
 
 
 def test_raw_data_and_package_changes_are_named(tmp_path):
-    assert _diff(tmp_path, variant(raw="raw-2", data_hash="data-2")) == ["data.raw_sha256"]
+    assert _diff(tmp_path, variant(raw="raw-2", data_hash="data-2")) == ["data.raw_hash"]
     assert _diff(tmp_path, variant(packages={"numpy": "2.4.7", "torch": "2.13.0"})) == [
         "env.numpy"]
     assert _diff(tmp_path, variant(code={"runners/train.py": "c9", "repro/contract/paths.py": "c2"})) == [
@@ -173,9 +174,20 @@ def test_diff_imports_no_ml_stack(tmp_path):
         "import sys, os\nfrom repro.cli import main\n"
         f"os.chdir({str(tmp_path / 'a')!r})\n"
         f"rc = main(['diff', 's', {str(tmp_path / 'b/runs/s')!r}])\n"
-        "heavy = [m for m in ('torch', 'transformers', 'mlflow', 'dvc', 'numpy', 'pydantic')"
+        "heavy = [m for m in ('torch', 'transformers', 'mlflow', 'dvc', 'numpy')"
         " if m in sys.modules]\n"
         "print('HEAVY', heavy, rc)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY [] 0" in out.stdout
+
+
+def test_a_record_one_side_cannot_reach_is_not_compared(tmp_path):
+    """An MLflow result has no prepare records: the prepare stage's code is not a difference."""
+    write_result(tmp_path / "a")
+    write_result(tmp_path / "b")
+    key = BASE["params"]["data"]
+    (tmp_path / f"b/runs/_data/{key}/lineage.json").unlink()
+    d = compare(load_result(str(tmp_path / "a/runs/s")), load_result(str(tmp_path / "b/runs/s")))
+    assert d.inputs == [] and d.verdict == "identical"
+    assert "code and environment of result/model/data (one side only)" in d.not_compared

@@ -13,8 +13,9 @@ HEAVY = ("torch", "transformers", "datasets", "peft", "trl", "mlflow", "dvc", "t
 def test_cli_import_loads_no_ml_stack():
     code = (
         "import sys, repro.cli, repro.pipeline.compiler, repro.spec.checks, repro.results.show, repro.data.pin, "
-        "repro.data.rawhash, repro.data.cards, repro.results.lineage\n"
+        "repro.data.rawhash, repro.data.cards, repro.results.ancestry, repro.results.result\n"
         "import repro.results.diff, repro.results.verify, repro.contract.envlock, repro.contract.secrets, repro.contract.codedeps\n"
+        "import repro.contract.records, repro.contract.git\n"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -38,8 +38,9 @@ def write_manifest(root: Path, key: str, raw_hash: str, raw_files: list[dict]) -
     d = root / "runs" / "_data" / key
     d.mkdir(parents=True)
     (d / "manifest.json").write_text(json.dumps({
-        "manifest_version": 2, "dataset": {"source": {"path": "data/set"}},
-        "raw_hash": raw_hash, "raw_files": raw_files,
+        "manifest_version": 2, "dataset": {"source": {"path": "data/set"}}, "format": "text",
+        "source": "path:data/set", "raw_hash": raw_hash, "raw_files": raw_files,
+        "pinned": raw_hash, "cache_key": None, "rows": {}, "files": {}, "data_hash": "0" * 64,
     }))
 
 

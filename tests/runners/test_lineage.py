@@ -14,7 +14,7 @@ import yaml
 from repro.contract import envlock, paths
 from repro.pipeline.compiler import compile_workspace
 from repro.results.diff import compare
-from repro.results.lineage import load_result
+from repro.results.result import load_result
 from repro.spec.workspace import load_workspace
 from runners.evaluate import evaluate
 from runners.prepare import prepare
@@ -127,7 +127,7 @@ def test_a_spec_field_change_is_named(built, tmp_path):
 def test_a_data_byte_change_is_named(built, tmp_path):
     b = variant(built, tmp_path, _edit("data/corpus.jsonl", "ran red cat", "ran red bat"))
     keys, _ = diff_inputs(built, b)
-    assert keys == ["data.raw_sha256"]
+    assert keys == ["data.raw_hash"]
 
 
 def test_a_package_version_in_env_lock_is_named(built, tmp_path, capsys):
@@ -151,7 +151,7 @@ def test_a_seed_change_is_named(built, tmp_path):
 
 def test_record_contents(built):
     rec = json.loads((built / "runs/s/train.lineage.json").read_text())
-    assert rec["lineage_version"] == 2 and rec["stage"] == "train"
+    assert rec["lineage_version"] == 3 and rec["stage"] == "train"
     assert rec["environment"]["lock"]["path"] == "env.lock"
     assert rec["environment"]["packages"]["torch"].startswith("2.13.0")
     assert set(rec["determinism"]["seeds"]) >= {"python", "numpy", "torch", "data_order",
@@ -164,3 +164,37 @@ def test_record_contents(built):
     run = json.loads((built / "runs/s/train.run.json").read_text())
     assert {"cpu", "cpu_count", "gpus", "device_count", "torch_threads"} <= set(run["hardware"])
     assert not any(k in rec for k in ("started", "ended", "duration_s", "mlflow_run_id"))
+
+
+def test_the_contract_models_read_back_what_the_runners_wrote(built):
+    """Writer and readers share repro.contract.records: every record the stages wrote loads
+    as its model (current version, nothing upgraded) and dumps to the very same bytes."""
+    from repro.contract.records import (
+        LINEAGE_VERSION,
+        DataCard,
+        Manifest,
+        PrepareLineage,
+        RunRecord,
+        StageLineage,
+        load_lineage,
+    )
+
+    data = next((built / "runs/_data").iterdir())
+    s = built / "runs/s"
+    for path, load, model in (
+        (data / "manifest.json", Manifest.load, Manifest),
+        (data / "card.json", DataCard.load, DataCard),
+        (data / "lineage.json", load_lineage, PrepareLineage),
+        (s / "train.lineage.json", load_lineage, StageLineage),
+        (s / "evaluate.lineage.json", load_lineage, StageLineage),
+        (s / "train.run.json", RunRecord.load, RunRecord),
+        (s / "evaluate.run.json", RunRecord.load, RunRecord),
+    ):
+        text = path.read_text()
+        record = load(json.loads(text))
+        assert isinstance(record, model) and record.to_json() == text, path
+    train = load_lineage(json.loads((s / "train.lineage.json").read_text()))
+    assert train.lineage_version == LINEAGE_VERSION
+    assert train.inputs.data.raw_hash.startswith("blake3:")
+    prep = load_lineage(json.loads((data / "lineage.json").read_text()))
+    assert prep.inputs.raw.hash == train.inputs.data.raw_hash

@@ -75,7 +75,7 @@ def test_dedupe_runs_before_split_and_is_counted(tmp_path):
     assert not questions["validation"] & questions["train"]
     total = sum(len(rows) for rows in splits.values())
     assert total == 400 - dropped == card["steps"][-1]["rows"]
-    assert manifest["rows"] == card["splits"] == {n: len(r) for n, r in splits.items()}
+    assert manifest.rows == card["splits"] == {n: len(r) for n, r in splits.items()}
 
 
 def test_manifest_and_card_describe_the_files(tmp_path):
@@ -83,14 +83,14 @@ def test_manifest_and_card_describe_the_files(tmp_path):
 
     out = tmp_path / "g"
     manifest = prepare(base_params()["datasets"]["grammar-test"], out, tmp_path)
-    for rel, digest in manifest["files"].items():
+    for rel, digest in manifest.files.items():
         assert sha256_file(out / rel) == digest
-    assert manifest["format"] == "text" and manifest["raw_hash"].startswith("blake3:")
+    assert manifest.format == "text" and manifest.raw_hash.startswith("blake3:")
     card = _card(out)
     assert card["source"]["kind"] == "builtin" and card["tokenizer"]["source"] == "trained"
     stats = card["tokens"]["train"]
     lengths = [len(ids) for ids, _ in read_tokens(out / "tokens/train.parquet")]
-    assert stats["examples"] == len(lengths) == manifest["rows"]["train"]
+    assert stats["examples"] == len(lengths) == manifest.rows["train"]
     assert stats["max"] == max(lengths) and stats["total"] == sum(lengths)
     assert sum(b["count"] for b in stats["histogram"]) == len(lengths)
 
@@ -324,7 +324,7 @@ def test_workers_do_not_change_the_result(tmp_path):
     ds = dataset({"builtin": "arithmetic", "size": 2500}, "instruction")
     a = prepare(ds, tmp_path / "a", tmp_path)
     b = prepare(ds | {"workers": 2}, tmp_path / "b", tmp_path)
-    assert a["files"] == b["files"] and a["cache_key"] == b["cache_key"]
+    assert a.files == b.files and a.cache_key == b.cache_key
 
 
 def test_main_writes_the_contract_paths(workspace, capsys):

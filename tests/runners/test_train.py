@@ -22,7 +22,7 @@ def test_pretrain_outputs_and_lineage(pretrained):
     lineage = json.loads((out / paths.TRAIN_LINEAGE).read_text())
     params = base_params()
     manifest = json.loads((pretrained / "runs/_data/grammar-test/manifest.json").read_text())
-    assert lineage["lineage_version"] == 2
+    assert lineage["lineage_version"] == 3
     assert lineage["stage"] == "train" and lineage["spec"] == "pre"
     assert lineage["spec_hash"] == spec_hash(
         params["specs"]["pre"], params["datasets"]["grammar-test"]
