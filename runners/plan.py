@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from repro.contract import paths
+from repro.spec.sections.model import Model
+from repro.spec.sections.train import Train
 from runners.errors import RunnerError
 from runners.params import base_kind, dataset_params, load_params, resolve_spec, spec_params
 
@@ -114,7 +116,7 @@ def _matches(name: str, target: str) -> bool:
 def model_facts(root: Path, params: dict[str, Any], name: str) -> dict[str, Any]:
     """What spec ``name``'s model says about itself (see the module docstring)."""
     notes: list[str] = []
-    spec = resolve_spec(spec_params(params, name), name)
+    spec = resolve_spec(spec_params(params, name), name, {"model": Model, "train": Train})
     try:
         model, label = meta_model(root, params, name, notes)
     except RunnerError as e:

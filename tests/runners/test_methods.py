@@ -42,7 +42,7 @@ def _spec(base: str, data: str, train: dict, metrics: list[str]) -> dict:
 @pytest.fixture(scope="module")
 def trl_ws(pretrained, sft_full):
     """The shared workspace with a chat and a preference data set prepared."""
-    from runners.data.builtin import arithmetic_preference
+    from runners.data.builtin.arithmetic import arithmetic_preference
     from runners.prepare import prepare
 
     rows = [{**r, "rejected": "I do not know"} for r in arithmetic_preference(400, 7)]

@@ -1,5 +1,5 @@
 from runners.data.bpe import BOS, EOS, PAD, train_and_save, train_bpe, wrap
-from runners.data.builtin import grammar
+from runners.data.builtin.grammar import grammar
 
 
 def _texts():
