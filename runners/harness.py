@@ -9,7 +9,7 @@ from typing import Any
 
 from repro.contract import paths
 from repro.contract.secrets import redact
-from runners.models import modeling
+from runners.models import adapters, modeling
 from runners.records import lineage
 from runners.records.tracking import StageRun, flatten
 from runners.training import seeding
@@ -30,6 +30,8 @@ def start(
     """``spec`` as in params.yaml, ``s`` the same with defaults filled in."""
     started, git = lineage.now(), lineage.git_info(root)
     ref = modeling.base_ref(s["model"]["base"], root)
+    if not adapters.needs_bitsandbytes(s, stage):  # peft and TRL would import it for nothing
+        adapters.hide_bitsandbytes()
     seeding.seed_everything(s["seed"], full=seeding.determinism(s),
                            threads=seeding.threads(s))
     run = StageRun.start(
