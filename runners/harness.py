@@ -9,6 +9,7 @@ from typing import Any
 
 from repro.contract import paths
 from repro.contract.secrets import redact
+from runners import entry
 from runners.models import adapters, modeling
 from runners.records import lineage
 from runners.records.tracking import StageRun, flatten
@@ -30,8 +31,8 @@ def start(
     """``spec`` as in params.yaml, ``s`` the same with defaults filled in."""
     started, git = lineage.now(), lineage.git_info(root)
     ref = modeling.base_ref(s["model"]["base"], root)
-    if not adapters.needs_bitsandbytes(s, stage):  # peft and TRL would import it for nothing
-        adapters.hide_bitsandbytes()
+    if entry.stage_process and not adapters.needs_bitsandbytes(s, stage):
+        adapters.hide_bitsandbytes()  # peft and TRL would import it for nothing
     seeding.seed_everything(s["seed"], full=seeding.determinism(s),
                            threads=seeding.threads(s))
     run = StageRun.start(
