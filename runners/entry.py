@@ -11,6 +11,12 @@ from pathlib import Path
 from repro.contract.records import RecordError
 from runners.errors import RunnerError
 
+# True in a ``python -m runners.<stage>`` process (``main()`` reading sys.argv), which owns
+# its whole interpreter: the harness may then shut out libraries the stage does not use
+# (bitsandbytes), which it must not do to a caller running stages in-process (a sweep
+# worker, the tests: they pass ``argv``)
+stage_process = False
+
 
 def parser(prog: str, description: str, target: str) -> argparse.ArgumentParser:
     """An argparse parser taking one positional ``target`` and ``--root``."""
@@ -47,7 +53,9 @@ def spec_stage_main(stage: str, description: str, fn: Callable[..., object], arg
     """``python -m runners.<stage> <spec>``: read the spec from params.yaml, call ``fn``."""
     from runners.params import load_params, spec_params
 
+    global stage_process
     args = parser(f"python -m runners.{stage}", description, "spec").parse_args(argv)
+    stage_process = argv is None
 
     def body() -> None:
         spec = spec_params(load_params(args.root), args.spec)

@@ -18,7 +18,8 @@ from typing import Any
 from repro.contract import paths
 from repro.contract.fsio import atomic_dir, write_text_atomic
 from repro.contract.secrets import redact
-from runners.models import modeling
+from runners import entry
+from runners.models import adapters, modeling
 from runners.records import lineage
 from runners.records.tracking import StageRun, flatten
 from runners.training import seeding
@@ -80,6 +81,8 @@ def run(
     tracked = s if dist.main else {**s, "tracking": {**s["tracking"], "mlflow": False}}
     started, git = lineage.now(), lineage.git_info(root)
     ref = modeling.base_ref(s["model"]["base"], root)
+    if entry.stage_process and not adapters.needs_bitsandbytes(s, kind):
+        adapters.hide_bitsandbytes()  # peft and TRL would import it for nothing
     mlflow = StageRun.start(
         spec=tracked, name=name, stage=kind, root=root,
         params=redact({**flatten(spec), **flatten(manifest["dataset"], "dataset.")}),

@@ -55,7 +55,8 @@ def write_tokens(pairs: list[tuple[list, list]], path: Path) -> None:
 def read_tokens(path: Path) -> list[tuple[list[int], list[int]]]:
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    # ParquetFile, not read_table: the same table without pyarrow.dataset (and pandas, ~0.3 s)
+    table = pq.ParquetFile(path).read(columns=["input_ids", "labels"])
     return list(zip(table.column("input_ids").to_pylist(), table.column("labels").to_pylist(),
                     strict=True))
 

@@ -7,19 +7,27 @@
 
 The tokenizer is the prepared data set's ``tokenizer/`` when it has one, else the base
 model's. A trained spec's output is a full model directory, or, when the spec used
-LoRA, an adapter that is loaded on top of the same base.
+LoRA, an adapter that is loaded on top of the same base (peft and the bitsandbytes
+gate: ``runners/models/adapters.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from repro.contract import paths
 from runners.errors import RunnerError
+from runners.models.adapters import (  # noqa: F401  (add_adapter etc.: re-exported for callers)
+    add_adapter,
+    enable_gradient_checkpointing,
+    load_adapter,
+    quantization_config,
+    release_checkpoint_file,
+)
+from runners.models.adapters import first_line as _first_line
 from runners.params import base_kind
 
 ADAPTER_CONFIG = "adapter_config.json"
@@ -143,33 +151,8 @@ def load_pretrained(location: str, revision: str | None = None, quantization=Non
     except (OSError, ValueError) as e:
         raise RunnerError(f"cannot load a model from {location}: {_first_line(e)}") from None
     if quantization is not None:
-        _release_checkpoint_file(model)
+        release_checkpoint_file(model)
     return model
-
-
-def _release_checkpoint_file(model) -> None:
-    """Copy the tensors that still view the memory-mapped checkpoint into memory.
-
-    After a 4-bit load the layers that stay in full precision (embeddings, norms, the
-    head) are views of the mmapped safetensors file, which keeps the whole file mapped,
-    fp32 weights of the quantized layers included (they were read to quantize them).
-    Copying those few tensors lets the mapping go: most of QLoRA's memory saving.
-    """
-    import gc
-
-    import torch
-
-    with torch.no_grad():
-        for module in model.modules():
-            for param in module.parameters(recurse=False):
-                if param.dtype.is_floating_point:
-                    param.data = param.data.clone()
-            for key, buf in module.named_buffers(recurse=False):
-                if buf is not None and buf.dtype.is_floating_point:
-                    module._buffers[key] = buf.clone()
-    gc.collect()
-
-
 
 
 def build_base(
@@ -199,66 +182,6 @@ def build_base(
     model.config._name_or_path = name_or_path
     model.name_or_path = name_or_path
     return model
-
-
-def quantization_config(peft: dict[str, Any]):
-    """The BitsAndBytesConfig of a QLoRA section: a 4-bit base (nf4 by default)."""
-    import torch
-    from transformers import BitsAndBytesConfig
-
-    try:
-        import bitsandbytes  # noqa: F401
-    except ImportError:
-        raise RunnerError("train.peft.kind: qlora needs bitsandbytes (pip install bitsandbytes)") from None
-    compute = torch.bfloat16 if peft.get("compute_dtype") == "bf16" else torch.float32
-    return BitsAndBytesConfig(
-        load_in_4bit=True,
-        bnb_4bit_quant_type=peft.get("quant_type", "nf4"),
-        bnb_4bit_use_double_quant=bool(peft.get("double_quant", True)),
-        bnb_4bit_compute_dtype=compute,
-        bnb_4bit_quant_storage=torch.uint8,
-    )
-
-
-def enable_gradient_checkpointing(model) -> None:
-    """Recompute activations in backward (non-reentrant: works with frozen inputs and LoRA)."""
-    if not getattr(model, "supports_gradient_checkpointing", False):
-        raise RunnerError(
-            f"train.gradient_checkpointing: {type(model).__name__} does not support it"
-        )
-    model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
-    model.config.use_cache = False
-
-
-def add_adapter(model, peft: dict[str, Any], gradient_checkpointing: bool = False):
-    """Wrap ``model`` with a LoRA, DoRA or QLoRA adapter (peft) as the spec says."""
-    from peft import LoraConfig, get_peft_model
-
-    if peft["kind"] == "qlora":
-        from peft import prepare_model_for_kbit_training
-
-        model = prepare_model_for_kbit_training(
-            model,
-            use_gradient_checkpointing=gradient_checkpointing,
-            gradient_checkpointing_kwargs={"use_reentrant": False},
-        )
-    elif gradient_checkpointing:
-        enable_gradient_checkpointing(model)
-    config = LoraConfig(
-        r=int(peft["r"]),
-        lora_alpha=peft["alpha"],
-        lora_dropout=float(peft["dropout"]),
-        target_modules=list(peft["target_modules"]),
-        modules_to_save=list(peft.get("modules_to_save") or []) or None,
-        use_dora=peft["kind"] == "dora",
-        bias="none",
-        task_type="CAUSAL_LM",
-    )
-    try:
-        with _peft_quiet():
-            return get_peft_model(model, config)
-    except ValueError as e:
-        raise RunnerError(f"train.peft: {_first_line(e)}") from None
 
 
 def _device() -> str:
@@ -302,12 +225,9 @@ def load_trained(spec: dict[str, Any], name: str, root: Path):
     tokenizer = load_tokenizer(model_dir)
     if not is_adapter(model_dir):
         return load_pretrained(str(model_dir)), tokenizer
-    from peft import PeftModel
-
     ref = base_ref(spec["model"]["base"], root)
     base = build_base(spec["model"]["base"], ref, tokenizer, spec["seed"])
-    with _peft_quiet():
-        return PeftModel.from_pretrained(base, str(model_dir)), tokenizer
+    return load_adapter(base, str(model_dir)), tokenizer
 
 
 def is_reward_model(model_dir: Path) -> bool:
@@ -388,16 +308,3 @@ def parameter_counts(model) -> tuple[int, int]:
     return trainable, total
 
 
-@contextlib.contextmanager
-def _peft_quiet():
-    """peft 0.21 probes a property that transformers 5 deprecated; hide that FutureWarning."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
-        )
-        yield
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__

@@ -33,12 +33,9 @@ def build_optimizer(params, optimizer: dict[str, Any]):
     betas = tuple(float(b) for b in optimizer.get("betas") or (0.9, 0.999))
     eps = float(optimizer.get("eps") or 1e-8)
     if name == "adamw_8bit":
-        try:
-            import bitsandbytes as bnb
-        except ImportError:
-            raise RunnerError(
-                "train.optimizer.name: adamw_8bit needs bitsandbytes (pip install bitsandbytes)"
-            ) from None
+        from runners.models.adapters import import_bitsandbytes
+
+        bnb = import_bitsandbytes("train.optimizer.name: adamw_8bit")
         return bnb.optim.AdamW8bit(params, lr=lr, betas=betas, eps=eps, weight_decay=wd)
     if name != "adamw":
         raise RunnerError(
