@@ -14,7 +14,7 @@ from repro.cli import main
 from repro.errors import ReproError
 from repro.results.diff import compare
 from repro.results.lineage import ancestry, load_result, walk
-from tests.repro.lineage_fixtures import BASE, variant, write_result
+from tests.repro.results.lineage_fixtures import BASE, variant, write_result
 
 
 def _diff(tmp_path: Path, b: dict) -> list[str]:
