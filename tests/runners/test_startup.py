@@ -48,7 +48,7 @@ GATE = """
 import importlib.util, sys
 from pathlib import Path
 from runners.models import adapters
-from tests.runners.test_training_options import _fit
+from tests.runners.training.test_training_options import _fit
 
 pretrained = Path(sys.argv[1])
 with adapters.bitsandbytes_hidden():

@@ -8,7 +8,7 @@ from repro.contract.secrets import MASK, redact, redact_environ, scrub, uri_has_
 from repro.errors import SpecErrors
 from repro.spec.loader import load_spec_file
 from repro.spec.validate import validate_doc
-from tests.conftest import TINY_PRETRAIN
+from tests.specs import spec, to_yaml
 
 ENV = {"HF_TOKEN": "hf_abcdefghijklmnopqrstuvwx", "MY_DB_PASSWORD": "hunter2hunter2",
        "TOKENIZERS_PARALLELISM": "false", "PWD": "/home/me/project", "HOME": "/home/me"}
@@ -41,7 +41,7 @@ def test_recorded_environment_variables_are_masked():
 
 def _validate(tmp_path, uri: str):
     f = tmp_path / "s.yaml"
-    f.write_text(TINY_PRETRAIN.replace("mlflow: false", f"mlflow: true\n  tracking_uri: {uri}"))
+    f.write_text(to_yaml(spec("pretrain", {"tracking": {"mlflow": True, "tracking_uri": uri}})))
     return validate_doc(load_spec_file(f, tmp_path))
 
 
@@ -51,5 +51,5 @@ def test_a_password_in_the_tracking_uri_is_refused_before_it_reaches_params(tmp_
         _validate(tmp_path, "http://alice:PlantedPw@mlflow.example/")
     (err,) = e.value.errors
     assert err.field == "tracking.tracking_uri" and "${SOME_ENV_VAR}" in err.message
-    spec = _validate(tmp_path, "'http://alice:${MLFLOW_PW}@mlflow.example/'")
-    assert spec.tracking.tracking_uri == "http://alice:${MLFLOW_PW}@mlflow.example/"
+    checked = _validate(tmp_path, "http://alice:${MLFLOW_PW}@mlflow.example/")
+    assert checked.tracking.tracking_uri == "http://alice:${MLFLOW_PW}@mlflow.example/"

@@ -15,7 +15,7 @@ from repro.errors import ReproError
 from repro.results.ancestry import ancestry, walk
 from repro.results.diff import compare
 from repro.results.result import load_result
-from tests.repro.lineage_fixtures import BASE, variant, write_result
+from tests.repro.results.lineage_fixtures import BASE, variant, write_result
 
 
 def _diff(tmp_path: Path, b: dict) -> list[str]:

@@ -1,6 +1,6 @@
 """Hand-made results (lineage + run records, metrics) in the shape the runners write.
 
-Lets the diff and lineage readers be tested in milliseconds; tests/runners/test_lineage.py
+Lets the diff and lineage readers be tested in milliseconds; tests/runners/records/test_lineage.py
 checks the same things on records the runners really wrote.
 """
 

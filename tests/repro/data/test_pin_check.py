@@ -12,7 +12,7 @@ from repro.cli import main
 from repro.contract.hashing import hash_path
 from repro.pipeline.run import RunResult
 from tests.conftest import make_workspace
-from tests.repro.test_pin import ROWS, SPEC, write_rows
+from tests.repro.data.test_pin import ROWS, SPEC, write_rows
 
 
 @pytest.fixture

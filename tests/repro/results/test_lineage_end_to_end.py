@@ -11,7 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import TINY_PRETRAIN, make_workspace
+from tests.conftest import make_workspace
+from tests.specs import spec
 
 SECRETS = {
     "HF_TOKEN": "hf_PlantedTokenAbcdefghijklmnop123",
@@ -36,9 +37,8 @@ def repro(ws: Path, *args: str, code: int = 0) -> subprocess.CompletedProcess:
 
 
 def test_rebuild_verify_diff_and_no_secrets(tmp_path):
-    spec = TINY_PRETRAIN.replace("mlflow: false", "mlflow: true").replace(
-        "max_steps: 30", "max_steps: 10")
-    ws = make_workspace(tmp_path / "ws", {"pre.yaml": spec})
+    pre = spec("pretrain", {"tracking.mlflow": True, "train.max_steps": 10})
+    ws = make_workspace(tmp_path / "ws", {"pre.yaml": pre})
     (ws / ".gitignore").write_text("/runs/\n/mlflow.db\n/mlartifacts/\n")
     assert sh("git", "init", "-q", cwd=ws).returncode == 0
     assert sh(sys.executable, "-m", "dvc", "init", "-q", cwd=ws).returncode == 0

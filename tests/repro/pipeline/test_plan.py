@@ -9,12 +9,10 @@ import sys
 
 from repro.cli import main
 from tests.conftest import ROOT, TINY_PRETRAIN, TINY_SFT, make_workspace
+from tests.specs import line_of, spec, to_yaml
 
-LORA = TINY_SFT.replace(
-    "method: sft",
-    "method: sft\n  peft: {kind: lora, r: 4, target_modules: [q_proj, v_proj], "
-    "modules_to_save: [lm_head]}",
-)
+LORA = spec("sft", {"train.peft": {"kind": "lora", "r": 4, "target_modules": ["q_proj", "v_proj"],
+                                   "modules_to_save": ["lm_head"]}})
 
 
 def _plan_json(ws, *specs, capsys):
@@ -25,7 +23,7 @@ def _plan_json(ws, *specs, capsys):
 def test_counts_match_the_real_model(tmp_path, capsys):
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    ws = make_workspace(tmp_path, {"pre.yaml": TINY_PRETRAIN, "sft.yaml": LORA})
+    ws = make_workspace(tmp_path, {"pre.yaml": spec("pretrain"), "sft.yaml": LORA})
     pre, sft = _plan_json(ws, "pre", "sft", capsys=capsys)
     real = LlamaForCausalLM(LlamaConfig(vocab_size=300, hidden_size=32, intermediate_size=64,
                                         num_hidden_layers=1, num_attention_heads=2,
@@ -52,9 +50,9 @@ def test_counts_match_peft(tmp_path, capsys):
     from peft import LoraConfig, get_peft_model
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    gpt2 = TINY_PRETRAIN.replace("hidden_size: 32,", "arch: gpt2, hidden_size: 32,")
-    dora = gpt2.replace("method: pretrain", "method: sft\n  peft: {kind: dora, r: 2, "
-                        "target_modules: [c_attn, c_fc]}")
+    dora = spec("pretrain", {"model.base.config.arch": "gpt2", "train.method": "sft",
+                             "train.peft": {"kind": "dora", "r": 2,
+                                            "target_modules": ["c_attn", "c_fc"]}})
     ws = make_workspace(tmp_path, {"d.yaml": dora})
     (plan,) = _plan_json(ws, "d", capsys=capsys)
     model = GPT2LMHeadModel(GPT2Config(vocab_size=300, n_embd=32, n_inner=64, n_layer=1,
@@ -70,12 +68,13 @@ def test_missing_target_module_lists_the_existing_ones(tmp_path, capsys):
 
     GPT2LMHeadModel(GPT2Config(vocab_size=64, n_embd=16, n_layer=1, n_head=2,
                                n_positions=32)).save_pretrained(tmp_path / "gpt2-tiny")
-    spec = TINY_SFT.replace("{spec: pre}", "{path: gpt2-tiny}").replace(
-        "method: sft", "method: sft\n  peft: {kind: lora, target_modules: [q_proj, c_fc]}")
-    ws = make_workspace(tmp_path, {"s.yaml": spec})
+    s = to_yaml(spec("sft", {"model.base": {"path": "gpt2-tiny"},
+                             "train.peft": {"kind": "lora", "target_modules": ["q_proj", "c_fc"]}}))
+    ws = make_workspace(tmp_path, {"s.yaml": s})
     assert main(["-C", str(ws), "plan", "s"]) == 2
     text = capsys.readouterr().err
-    assert "specs/s.yaml:10:" in text and "train.peft.target_modules" in text
+    assert f"specs/s.yaml:{line_of(s, 'target_modules')}:" in text
+    assert "train.peft.target_modules" in text
     assert "no module named 'q_proj' in this gpt2 model" in text
     assert "modules that exist: c_attn, c_fc, c_proj, lm_head" in text
 
@@ -86,10 +85,11 @@ def test_qlora_weights_are_a_fraction(tmp_path, capsys):
     LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=128, intermediate_size=512,
                                  num_hidden_layers=2, num_attention_heads=4)
                      ).save_pretrained(tmp_path / "base")
-    spec = TINY_SFT.replace("{spec: pre}", "{path: base}").replace(
-        "method: sft", "method: sft\n  peft: {kind: KIND, target_modules: [q_proj]}")
-    ws = make_workspace(tmp_path, {"q.yaml": spec.replace("KIND", "qlora"),
-                                   "l.yaml": spec.replace("KIND", "lora")})
+    def adapter(kind: str) -> dict:
+        return spec("sft", {"model.base": {"path": "base"},
+                            "train.peft": {"kind": kind, "target_modules": ["q_proj"]}})
+
+    ws = make_workspace(tmp_path, {"q.yaml": adapter("qlora"), "l.yaml": adapter("lora")})
     lora, qlora = _plan_json(ws, "l", "q", capsys=capsys)
     assert qlora["trainable"] == lora["trainable"]
     assert qlora["memory"]["weights"] < 0.4 * lora["memory"]["weights"]

@@ -12,7 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import TINY_PRETRAIN, TINY_SFT, make_workspace
+from tests.conftest import make_workspace
+from tests.specs import spec
 
 ENV = {**os.environ, "DVC_NO_ANALYTICS": "1", "NO_COLOR": "1", "GIT_AUTHOR_NAME": "t",
        "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
@@ -30,8 +31,8 @@ def repro(ws: Path, *args: str) -> dict:
 
 
 def test_repro_twice_then_change_one_field(tmp_path):
-    sft = TINY_SFT.replace("tracking:\n  mlflow: false", "tracking:\n  mlflow: true")
-    ws = make_workspace(tmp_path, {"pre.yaml": TINY_PRETRAIN, "sft.yaml": sft})
+    sft = spec("sft", {"tracking.mlflow": True})
+    ws = make_workspace(tmp_path, {"pre.yaml": spec("pretrain"), "sft.yaml": sft})
     (ws / ".gitignore").write_text("/runs/\n/mlflow.db\n/mlartifacts/\n")
     assert sh("git", "init", "-q", cwd=ws).returncode == 0
     assert sh(sys.executable, "-m", "dvc", "init", "-q", cwd=ws).returncode == 0
@@ -58,14 +59,12 @@ def test_repro_twice_then_change_one_field(tmp_path):
     assert second["ran"] == [] and second["failed"] == []
 
     # change only an evaluation field: exactly that spec's evaluate stage re-runs
-    spec = ws / "specs" / "sft.yaml"
-    spec.write_text(sft.replace("max_examples: 20", "max_examples: 10"))
+    make_workspace(ws, {"sft.yaml": spec("sft", {"tracking.mlflow": True, "evaluate.max_examples": 10})})
     third = repro(ws)
     assert third["ran"] == ["evaluate-sft"]
 
     # copy a spec and change its learning rate: only the copy's train and evaluate run
-    (ws / "specs" / "sft2.yaml").write_text(
-        sft.replace("lr: 1.0e-3", "lr: 2.0e-3").replace("mlflow: true", "mlflow: false"))
+    make_workspace(ws, {"sft2.yaml": spec("sft", {"train.optimizer.lr": 2.0e-3})})
     fourth = repro(ws)
     assert sorted(fourth["ran"]) == ["evaluate-sft2", "train-sft2"]
 
@@ -86,8 +85,8 @@ def test_repro_twice_then_change_one_field(tmp_path):
 
 
 def test_failed_stage_exits_1_and_leaves_no_partial_output(tmp_path):
-    bad = TINY_SFT.replace("{builtin: arithmetic, size: 300}", "{path: data/qa.jsonl}")
-    ws = make_workspace(tmp_path, {"pre.yaml": TINY_PRETRAIN, "sft.yaml": bad})
+    bad = spec("sft", {"data.source": {"path": "data/qa.jsonl"}})
+    ws = make_workspace(tmp_path, {"pre.yaml": spec("pretrain"), "sft.yaml": bad})
     (ws / "data").mkdir()
     (ws / "data" / "qa.jsonl").write_text(
         '{"instruction": "1+1", "input": "", "output": "2"}\n{"instruction": "2+2", oops\n')

@@ -14,7 +14,7 @@ import pytest
 from repro.cli import main
 from repro.errors import ReproError
 from repro.results.verify import make_scratch
-from tests.repro.lineage_fixtures import write_result
+from tests.repro.results.lineage_fixtures import write_result
 
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}

@@ -13,7 +13,7 @@ from repro.contract import paths
 from runners.training.checkpoint import Checkpoints
 from tests.runners.conftest import base_params, write_params
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_keeps_the_last_k_and_cleans_interrupted_writes(tmp_path):

@@ -6,12 +6,12 @@ asserts that something measurable moved the right way, not just that it ran.
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
 
 from repro.contract import paths
+from tests import specs
 from tests.runners.conftest import base_params
 
 CHAT = {"source": {"builtin": "arithmetic-chat", "size": 300}, "format": "chat", "seed": 7}
@@ -22,21 +22,16 @@ PREF = {"source": {"path": "refusals.jsonl"}, "format": "preference", "seed": 7}
 ECHO = {"source": {"path": "echo.jsonl"}, "format": "instruction", "seed": 7}
 
 
+# what every method test trains with, unless it says otherwise (sft-full's train is replaced)
+TRAIN = {"optimizer": {"name": "adamw", "lr": 0.005}, "scheduler": {"name": "constant"},
+         "batch_size": 16, "max_length": 32, "log_every": 5}
+
+
 def _spec(base: str, data: str, train: dict, metrics: list[str]) -> dict:
-    spec = copy.deepcopy(base_params()["specs"]["sft-full"])
-    spec["data"] = data
-    spec["model"] = {"base": {"spec": base}}
-    spec["train"] = {
-        "optimizer": {"name": "adamw", "lr": 0.005},
-        "scheduler": {"name": "constant"},
-        "batch_size": 16,
-        "max_length": 32,
-        "log_every": 5,
-        **train,
-    }
-    spec["evaluate"] = {**spec["evaluate"], "metrics": metrics, "max_examples": 40,
-                        "compare_base": True}
-    return spec
+    """Spec sft-full's params entry, trained from spec ``base`` on prepared data set ``data``."""
+    return specs.spec(base_params()["specs"]["sft-full"],
+                      {"data": data, "model.base": {"spec": base}, "train": {**TRAIN, **train}},
+                      evaluate={"metrics": metrics, "max_examples": 40, "compare_base": True})
 
 
 @pytest.fixture(scope="module")

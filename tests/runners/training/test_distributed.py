@@ -15,7 +15,7 @@ import pytest
 from repro.pipeline.graph import train_command
 from tests.runners.conftest import base_params, write_params
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.filterwarnings("ignore:.*noload.*:DeprecationWarning")
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from runners.models import modeling
 from tests.runners.conftest import base_params, write_params
-from tests.runners.test_training_options import _fit
+from tests.runners.training.test_training_options import _fit
 
 LORA = {"kind": "lora", "r": 4, "alpha": 8, "dropout": 0.0,
         "target_modules": ["q_proj", "v_proj", "up_proj"]}

@@ -105,7 +105,7 @@ def test_hub_dataset_with_pinned_revision_loads_offline_from_the_hf_cache(tmp_pa
     env = {"HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "hf"), "PATH": "/usr/bin:/bin",
            "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HOME": str(tmp_path / "home")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         cwd=Path(__file__).parents[2])
+                         cwd=Path(__file__).parents[3])
     assert out.returncode == 0, out.stderr
     origin, rest = out.stdout.split(" ", 1)
     assert origin == f"hub:repro-test/qa@{sha}"
@@ -114,7 +114,7 @@ def test_hub_dataset_with_pinned_revision_loads_offline_from_the_hf_cache(tmp_pa
     # an unknown revision is an error naming the data set, not a silent substitute
     bad = code.replace(sha, "f" * 40)
     out = subprocess.run([sys.executable, "-c", bad], capture_output=True, text=True, env=env,
-                         cwd=Path(__file__).parents[2])
+                         cwd=Path(__file__).parents[3])
     assert out.returncode != 0 and "repro-test/qa@ffff" in out.stderr
 
 

@@ -10,7 +10,10 @@ from repro.cli import main
 from repro.contract.codedeps import code_deps
 from repro.pipeline.compiler import compile_workspace
 from repro.spec.workspace import load_workspace
-from tests.conftest import ROOT, TINY_PRETRAIN, TINY_SFT, make_workspace
+from tests.conftest import ROOT, make_workspace
+from tests.specs import TINY_SFT, spec
+
+TINY = {"pre.yaml": spec("pretrain"), "sft.yaml": spec("sft")}
 
 
 def _compile(ws: Path):
@@ -18,8 +21,8 @@ def _compile(ws: Path):
 
 
 def test_byte_identical_for_identical_input(tmp_path):
-    a = make_workspace(tmp_path / "a", {"pre.yaml": TINY_PRETRAIN, "sft.yaml": TINY_SFT})
-    b = make_workspace(tmp_path / "b", {"sft.yaml": TINY_SFT, "pre.yaml": TINY_PRETRAIN})
+    a = make_workspace(tmp_path / "a", TINY)
+    b = make_workspace(tmp_path / "b", dict(reversed(TINY.items())))
     ca, cb = _compile(a), _compile(b)
     assert ca.dvc_yaml == cb.dvc_yaml
     assert ca.params_yaml == cb.params_yaml
@@ -50,9 +53,8 @@ def test_stage_params_are_exactly_what_each_stage_reads(workspace):
 
 
 def test_identical_data_sections_share_one_prepare_stage(tmp_path):
-    other = TINY_SFT.replace("lr: 1.0e-3", "lr: 5.0e-4")
-    ws = make_workspace(tmp_path, {"pre.yaml": TINY_PRETRAIN, "sft.yaml": TINY_SFT,
-                                   "sft2.yaml": other})
+    other = spec("sft", {"train.optimizer.lr": 5.0e-4})
+    ws = make_workspace(tmp_path, {**TINY, "sft2.yaml": other})
     dvc = yaml.safe_load(_compile(ws).dvc_yaml)["stages"]
     prepares = [n for n in dvc if n.startswith("prepare-")]
     assert len(prepares) == 2  # grammar + arithmetic, not three
@@ -60,8 +62,7 @@ def test_identical_data_sections_share_one_prepare_stage(tmp_path):
         f"runs/_data/{n.removeprefix('prepare-')}" for n in prepares if "arith" in n
     }
     # a different data seed is a different dataset
-    ws2 = make_workspace(tmp_path / "x", {"pre.yaml": TINY_PRETRAIN, "sft.yaml": TINY_SFT,
-                                          "sft2.yaml": other.replace("seed: 7", "seed: 8")})
+    ws2 = make_workspace(tmp_path / "x", {**TINY, "sft2.yaml": {**other, "seed": 8}})
     dvc2 = yaml.safe_load(_compile(ws2).dvc_yaml)["stages"]
     assert len([n for n in dvc2 if n.startswith("prepare-")]) == 3
 
@@ -72,7 +73,7 @@ def _prepare_keys(ws: Path) -> dict[str, str]:
 
 
 def test_tokenizer_and_cleaning_are_part_of_the_data_key(tmp_path):
-    ws = make_workspace(tmp_path / "a", {"pre.yaml": TINY_PRETRAIN, "sft.yaml": TINY_SFT})
+    ws = make_workspace(tmp_path / "a", TINY)
     keys = _prepare_keys(ws)
     params = yaml.safe_load(_compile(ws).params_yaml)
     # the fine-tune's data is tokenized with its base's tokenizer, and depends on it
@@ -80,13 +81,13 @@ def test_tokenizer_and_cleaning_are_part_of_the_data_key(tmp_path):
     dvc = yaml.safe_load(_compile(ws).dvc_yaml)["stages"]
     assert f"runs/_data/{keys['pre']}" in dvc[f"prepare-{keys['sft']}"]["deps"]
     variants = {
-        "vocab": TINY_PRETRAIN.replace("vocab_size: 300", "vocab_size: 320"),
-        "clean": TINY_PRETRAIN.replace("format: text", "format: text\n  clean: {dedupe: near}"),
-        "workers": TINY_PRETRAIN.replace("format: text", "format: text\n  workers: 2"),
+        "vocab": {"data.tokenizer.vocab_size": 320},
+        "clean": {"data.clean": {"dedupe": "near"}},
+        "workers": {"data.workers": 2},
     }
-    for what, text in variants.items():
-        other = _prepare_keys(make_workspace(tmp_path / what, {"pre.yaml": text,
-                                                               "sft.yaml": TINY_SFT}))
+    for what, change in variants.items():
+        other = _prepare_keys(make_workspace(tmp_path / what, {**TINY,
+                                                               "pre.yaml": spec("pretrain", change)}))
         changed = other["pre"] != keys["pre"]
         assert changed == (what != "workers"), what
         # a new tokenizer for the base is a new key for the fine-tune's data too
@@ -94,10 +95,8 @@ def test_tokenizer_and_cleaning_are_part_of_the_data_key(tmp_path):
 
 
 def test_evaluate_change_touches_only_evaluate_params(tmp_path):
-    a = make_workspace(tmp_path / "a", {"pre.yaml": TINY_PRETRAIN, "sft.yaml": TINY_SFT})
-    b = make_workspace(tmp_path / "b", {"pre.yaml": TINY_PRETRAIN,
-                                        "sft.yaml": TINY_SFT.replace("max_examples: 20",
-                                                                     "max_examples: 10")})
+    a = make_workspace(tmp_path / "a", TINY)
+    b = make_workspace(tmp_path / "b", {**TINY, "sft.yaml": spec("sft", {"evaluate.max_examples": 10})})
     pa = yaml.safe_load(_compile(a).params_yaml)["specs"]["sft"]
     pb = yaml.safe_load(_compile(b).params_yaml)["specs"]["sft"]
     assert [k for k in pa if pa[k] != pb[k]] == ["evaluate"]

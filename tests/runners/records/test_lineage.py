@@ -19,30 +19,11 @@ from repro.spec.workspace import load_workspace
 from runners.evaluate import evaluate
 from runners.prepare import prepare
 from runners.train import train
+from tests.specs import spec, write_specs
 
-SPEC = """\
-spec_version: 1
-seed: 11
-data:
-  source: {path: data/corpus.jsonl}
-  format: text
-  tokenizer: {kind: bpe, vocab_size: 300}
-model:
-  base:
-    config: {hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2}
-train:
-  method: pretrain
-  optimizer: {name: adamw, lr: 3.0e-3}
-  max_steps: 12
-  batch_size: 8
-  max_length: 32
-evaluate:
-  metrics: [perplexity]
-  max_examples: 10
-  compare_base: false
-tracking:
-  mlflow: false
-"""
+SPEC = spec("pretrain", {"seed": 11, "data.source": {"path": "data/corpus.jsonl"},
+                        "train.max_steps": 12, "train.max_length": 32,
+                        "evaluate.max_examples": 10, "evaluate.compare_base": False})
 WORDS = ["the", "cat", "dog", "sat", "on", "a", "mat", "ran", "to", "big", "red", "house"]
 
 
@@ -55,9 +36,8 @@ def corpus() -> str:
 
 
 def make(ws: Path) -> Path:
-    (ws / "specs").mkdir(parents=True)
+    write_specs(ws, {"s": SPEC})
     (ws / "data").mkdir()
-    (ws / "specs/s.yaml").write_text(SPEC)
     (ws / "data/corpus.jsonl").write_text(corpus())
     (ws / paths.ENV_LOCK).write_text(envlock.render())
     return ws
@@ -70,9 +50,9 @@ def build(ws: Path) -> None:
     params = yaml.safe_load(compiled.params_yaml)
     for key, dataset in params["datasets"].items():
         prepare(dataset, ws / paths.data_dir(key), ws)
-    for name, spec in params["specs"].items():
-        train(spec, name, ws)
-        evaluate(spec, name, ws)
+    for name, entry in params["specs"].items():
+        train(entry, name, ws)
+        evaluate(entry, name, ws)
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +88,11 @@ def test_two_clean_builds_are_identical_bit_for_bit(built, tmp_path):
                                                               ).read_bytes()
 
 
+def _respec(paths: dict):
+    """A change that rewrites specs/s.yaml with ``paths`` (dotted) set."""
+    return lambda ws: write_specs(ws, {"s": spec(SPEC, paths)})
+
+
 def _edit(rel: str, old: str, new: str):
     def change(ws: Path) -> None:
         text = (ws / rel).read_text()
@@ -117,7 +102,7 @@ def _edit(rel: str, old: str, new: str):
 
 
 def test_a_spec_field_change_is_named(built, tmp_path):
-    b = variant(built, tmp_path, _edit("specs/s.yaml", "lr: 3.0e-3", "lr: 4.0e-3"))
+    b = variant(built, tmp_path, _respec({"train.optimizer.lr": 4.0e-3}))
     keys, d = diff_inputs(built, b)
     assert keys == ["spec.train.optimizer.lr"]
     assert any(o["key"] == "train:model" for o in d.outputs)
@@ -143,7 +128,7 @@ def test_a_package_version_in_env_lock_is_named(built, tmp_path, capsys):
 
 
 def test_a_seed_change_is_named(built, tmp_path):
-    b = variant(built, tmp_path, _edit("specs/s.yaml", "seed: 11", "seed: 12"))
+    b = variant(built, tmp_path, _respec({"seed": 12}))
     keys, d = diff_inputs(built, b)
     assert keys == ["spec.seed"]
     assert any(o["key"] == "data.prepared_hash" for o in d.outputs)  # the split moved

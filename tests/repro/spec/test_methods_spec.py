@@ -9,74 +9,70 @@ import yaml
 from repro.cli import main
 from repro.pipeline.compiler import compile_workspace
 from repro.spec.workspace import load_workspace
-from tests.conftest import TINY_PRETRAIN, TINY_SFT, make_workspace, tree_digest
+from tests.conftest import make_workspace, tree_digest
+from tests.specs import CHAT_DATA, PREFERENCE_DATA, spec
 
-PREF_DATA = "source: {builtin: arithmetic-preference, size: 300}\n  format: preference"
-CHAT_DATA = "source: {builtin: arithmetic-chat, size: 300}\n  format: chat"
-
-
-def _with(data: str | None, train: str, metrics: str = "[exact_match]") -> str:
-    text = TINY_SFT.replace("  method: sft\n", train)
-    if data is not None:
-        text = text.replace("source: {builtin: arithmetic, size: 300}\n  format: instruction", data)
-    return text.replace("metrics: [perplexity, exact_match]", f"metrics: {metrics}")
+EM = {"evaluate.metrics": ["exact_match"]}
 
 
-REWARD = _with(PREF_DATA, "  method: reward\n", "[preference_accuracy]")
-GRPO_RM = _with(PREF_DATA, "  method: grpo\n  reward: {spec: rm}\n")
+def grpo_rm(reward, **paths) -> dict:
+    """A GRPO spec on preference prompts, rewarded by ``reward``."""
+    return spec("grpo", {"data": PREFERENCE_DATA, "train.reward": reward, **paths})
+
+
+REWARD = spec("reward")
+GRPO_RM = grpo_rm({"spec": "rm"})
 
 CASES = {
     "dpo_without_preference_data": (
-        _with(None, "  method: dpo\n"),
+        spec("sft", {"train.method": "dpo", **EM}),
         ["specs/bad.yaml:9:", "train.method", "method 'dpo' needs preference data",
          "data.format is 'instruction'"],
     ),
     "reward_without_preference_data": (
-        _with(CHAT_DATA, "  method: reward\n", "[preference_accuracy]"),
+        spec("reward", {"data": CHAT_DATA}),
         ["train.method", "method 'reward' needs preference data", "data.format is 'chat'"],
     ),
     "assistant_only_loss_without_chat": (
-        _with(None, "  method: trl-sft\n  assistant_only_loss: true\n"),
+        spec("trl-sft", {"train.assistant_only_loss": True, **EM}),
         ["train.assistant_only_loss", "needs chat data"],
     ),
     "chat_template_without_markers": (
-        _with(CHAT_DATA + "\n  chat_template: \"{% for m in messages %}{{ m['content'] }}"
-              "{% endfor %}\"", "  method: trl-sft\n"),
+        spec("trl-sft", {"data": {**CHAT_DATA, "chat_template":
+                                  "{% for m in messages %}{{ m['content'] }}{% endfor %}"}, **EM}),
         ["data.chat_template", "{% generation %}"],
     ),
     "grpo_on_text": (
-        TINY_PRETRAIN.replace("method: pretrain", "method: grpo\n  reward: {function: exact_match}")
-        .replace("max_steps: 30", "max_steps: 30\n  num_generations: 4"),
+        spec("pretrain", {"train.method": "grpo", "train.reward": {"function": "exact_match"},
+                          "train.num_generations": 4}),
         ["train.method", "method 'grpo' needs prompts"],
     ),
     "grpo_unknown_reward_spec": (
-        GRPO_RM.replace("{spec: rm}", "{spec: rmm}"),
+        grpo_rm({"spec": "rmm"}),
         ["specs/bad.yaml:", "train.reward.spec", "unknown reward spec 'rmm'", "did you mean 'rm'?"],
     ),
     "grpo_reward_list_names_the_entry": (
-        GRPO_RM.replace("reward: {spec: rm}",
-                        "reward:\n    - {function: exact_match}\n    - {spec: rmm, weight: 0.5}"),
+        grpo_rm([{"function": "exact_match"}, {"spec": "rmm", "weight": 0.5}]),
         ["specs/bad.yaml:", "train.reward.1.spec", "unknown reward spec 'rmm'"],
     ),
     "grpo_reward_spec_not_a_reward_model": (
-        GRPO_RM.replace("{spec: rm}", "{spec: pre}"),
+        grpo_rm({"spec": "pre"}),
         ["train.reward.spec", "spec 'pre' trains with method 'pretrain', not a reward model"],
     ),
     "grpo_groups": (
-        GRPO_RM.replace("batch_size: 8", "batch_size: 12").replace(
-            "reward: {spec: rm}", "reward: {spec: rm}\n  num_generations: 8"),
+        grpo_rm({"spec": "rm"}, **{"train.batch_size": 12, "train.num_generations": 8}),
         ["train", "batch_size * grad_accum (12) must be a multiple of num_generations (8)"],
     ),
     "reward_model_as_base": (
-        TINY_SFT.replace("{spec: pre}", "{spec: rm}"),
+        spec("sft", {"model.base.spec": "rm"}),
         ["model.base.spec", "trains a reward model (a classifier)"],
     ),
     "reward_model_cannot_generate": (
-        _with(PREF_DATA, "  method: reward\n", "[exact_match]"),
+        spec("reward", EM),
         ["evaluate.metrics", "cannot generate", "exact_match"],
     ),
     "preference_accuracy_without_pairs": (
-        _with(None, "  method: sft\n", "[preference_accuracy]"),
+        spec("sft", {"evaluate.metrics": ["preference_accuracy"]}),
         ["evaluate.metrics", "preference_accuracy needs preference data"],
     ),
 }
@@ -85,7 +81,7 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_mismatch_is_named(case, tmp_path, capsys):
     content, expected = CASES[case]
-    ws = make_workspace(tmp_path, {"pre.yaml": TINY_PRETRAIN, "rm.yaml": REWARD,
+    ws = make_workspace(tmp_path, {"pre.yaml": spec("pretrain"), "rm.yaml": REWARD,
                                    "bad.yaml": content})
     before = tree_digest(ws)
     code = main(["-C", str(ws), "validate"])
@@ -101,15 +97,15 @@ def test_mismatch_is_named(case, tmp_path, capsys):
 
 def test_reward_spec_cycle_is_named(tmp_path, capsys):
     # rm is trained from the grpo spec that uses rm as its reward: a loop
-    rm = REWARD.replace("{spec: pre}", "{spec: bad}")
-    ws = make_workspace(tmp_path, {"pre.yaml": TINY_PRETRAIN, "rm.yaml": rm, "bad.yaml": GRPO_RM})
+    rm = spec("reward", {"model.base.spec": "bad"})
+    ws = make_workspace(tmp_path, {"pre.yaml": spec("pretrain"), "rm.yaml": rm, "bad.yaml": GRPO_RM})
     assert main(["-C", str(ws), "validate"]) == 2
     text = capsys.readouterr().err
     assert "cycle of spec dependencies" in text
 
 
 def test_grpo_stage_depends_on_its_reward_model(tmp_path):
-    ws = make_workspace(tmp_path, {"pre.yaml": TINY_PRETRAIN, "rm.yaml": REWARD,
+    ws = make_workspace(tmp_path, {"pre.yaml": spec("pretrain"), "rm.yaml": REWARD,
                                    "grpo.yaml": GRPO_RM})
     compiled = compile_workspace(ws, load_workspace(ws))
     stage = compiled.graph.stage("train-grpo")
@@ -123,9 +119,8 @@ def test_grpo_stage_depends_on_its_reward_model(tmp_path):
 
 
 def test_a_reward_list_compiles_to_weighted_sources(tmp_path):
-    mixed = GRPO_RM.replace("reward: {spec: rm}",
-                            "reward: [{spec: rm, weight: 0.5}, {function: exact_match}]")
-    ws = make_workspace(tmp_path, {"pre.yaml": TINY_PRETRAIN, "rm.yaml": REWARD,
+    mixed = grpo_rm([{"spec": "rm", "weight": 0.5}, {"function": "exact_match"}])
+    ws = make_workspace(tmp_path, {"pre.yaml": spec("pretrain"), "rm.yaml": REWARD,
                                    "grpo.yaml": mixed})
     compiled = compile_workspace(ws, load_workspace(ws))
     assert "runs/rm/model" in compiled.graph.stage("train-grpo").deps
