@@ -85,6 +85,10 @@ def load_tokenizer(location: str | Path, revision: str | None = None):
         raise RunnerError(f"cannot load a tokenizer from {location}: {_first_line(e)}") from None
     if tok.pad_token_id is None:  # e.g. Llama tokenizers: pad with EOS
         tok.pad_token = tok.eos_token
+    # transformers copies this load-time setting (True under HF_HUB_OFFLINE=1) into the
+    # tokenizer_config.json that save_pretrained writes: the saved tokenizer, and so the
+    # model folder and the prepared data set's key, would depend on the environment
+    tok.init_kwargs.pop("local_files_only", None)
     return tok
 
 

@@ -99,3 +99,26 @@ def test_hub_id_with_pinned_revision_loads_offline_from_the_hf_cache(pretrained,
     out = subprocess.run([sys.executable, "-c", bad], capture_output=True, text=True, env=env,
                          cwd=tmp_path)
     assert out.returncode != 0
+
+
+def test_a_saved_tokenizer_does_not_depend_on_hf_hub_offline(pretrained, tmp_path):
+    """transformers records ``local_files_only`` (True under HF_HUB_OFFLINE=1) in the
+    tokenizer_config.json it saves; loaded through repro, the saved bytes are the same."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    source = pretrained / "runs/pre/model"
+    script = ("import sys; from runners.models.modeling import load_tokenizer; "
+              "load_tokenizer(sys.argv[1]).save_pretrained(sys.argv[2])")
+    saved = {}
+    for offline in ("0", "1"):
+        out = tmp_path / f"offline-{offline}"
+        env = {**os.environ, "HF_HUB_OFFLINE": offline, "PYTHONPATH": str(ROOT)}
+        subprocess.run([sys.executable, "-c", script, str(source), str(out)], env=env,
+                       check=True, capture_output=True)
+        saved[offline] = (out / "tokenizer_config.json").read_bytes()
+    assert saved["0"] == saved["1"]
+    assert b"local_files_only" not in saved["1"]
