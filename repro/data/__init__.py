@@ -1,0 +1,1 @@
+"""Data as the control plane sees it: pins, raw-data hashes and data cards."""

@@ -1,0 +1,1 @@
+"""The spec: its schema (one module per section), loading, upgrades, validation and checks."""

@@ -1,1 +1,1 @@
-"""Data sources for the prepare stage: built-in synthetic generators and local files."""
+"""Data: built-in generators, sources, cleaning, splits, tokenizers, formats, tokens and batches."""

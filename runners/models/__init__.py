@@ -1,0 +1,1 @@
+"""Loading, building and saving models, and adapters (LoRA, DoRA, QLoRA)."""

@@ -1,0 +1,1 @@
+"""Lineage and run records (writing) and MLflow tracking of a stage."""

@@ -1,0 +1,1 @@
+"""Scoring a model: perplexity, exact match, preference accuracy."""
