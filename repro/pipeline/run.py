@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.contract.paths import PARAMS_FILE
+from repro.contract.worker import OFF_ENV, OWNER_ENV, WORKER_ENV
 from repro.errors import ReproError, ReproFailure
 
 
@@ -133,6 +136,27 @@ def run_runner(root: Path, module: str, args: list[str], params_yaml: str | None
         raise ReproFailure(f"python -m {module}: no JSON result on its last output line") from None
 
 
+@contextlib.contextmanager
+def warm_worker():
+    """For the length of a run, point the stages at a warm worker (``runners/warm.py``):
+    the first stage that runs starts it, the others fork from it instead of importing the
+    ML stack again. ``REPRO_NO_WORKER=1`` turns it off; the results are the same bytes."""
+    if os.environ.get(OFF_ENV) or os.environ.get(WORKER_ENV):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="repro-worker-")
+    sock = os.path.join(folder, "worker.sock")
+    os.environ[WORKER_ENV], os.environ[OWNER_ENV] = sock, str(os.getpid())
+    try:
+        yield
+    finally:
+        os.environ.pop(WORKER_ENV, None)
+        os.environ.pop(OWNER_ENV, None)
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(Path(sock + ".pid").read_text()), signal.SIGTERM)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def reproduce(root: Path, targets: list[str] | None = None, force: bool = False) -> RunResult:
     require_dvc(root)
     _python_on_path()
@@ -159,7 +183,7 @@ def reproduce(root: Path, targets: list[str] | None = None, force: bool = False)
         return ret
 
     try:
-        with Repo(str(root)) as repo:
+        with warm_worker(), Repo(str(root)) as repo:
             repo.reproduce(
                 targets=targets or None,
                 force=force,
