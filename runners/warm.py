@@ -148,6 +148,9 @@ def _child(request: dict, fds: list[int]) -> int:
     os.environ.pop(ENV, None)
     sys.path[0] = request["cwd"]  # what `python -m` puts first
     sys.argv = [request["module"], *request["args"]]
+    # as under `python -m`, the stage module runs as __main__ without having been imported
+    # (the worker imported it only to cache its imports)
+    sys.modules.pop(request["module"], None)
     try:
         runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
         code = 0
