@@ -110,7 +110,7 @@ def source_hash(
         digest, files = hash_path(full, file_hash)
         return SourceHash("path", source_label(source), digest, files, full)
     if "builtin" in source:
-        name, size = source["builtin"], source.get("size", 4000)
+        name, size = source["builtin"], source["size"]  # a resolved data.source
         return SourceHash("builtin", source_label(source), _builtin_hash(root, name, size, seed))
     if "hub" in source:
         hub, rev = source["hub"], source.get("revision")
