@@ -12,9 +12,14 @@ from pathlib import Path
 NVIDIA_FILES = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/nvidia0")
 
 
+def nvidia_driver() -> bool:
+    """Whether the NVIDIA driver's files are here (no import, no CUDA call)."""
+    return any(Path(p).exists() for p in NVIDIA_FILES)
+
+
 @functools.cache
 def cuda_available() -> bool:
-    if not any(Path(p).exists() for p in NVIDIA_FILES):
+    if not nvidia_driver():
         return False
     try:
         import torch

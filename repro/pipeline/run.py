@@ -140,8 +140,12 @@ def run_runner(root: Path, module: str, args: list[str], params_yaml: str | None
 def warm_worker():
     """For the length of a run, point the stages at a warm worker (``runners/warm.py``):
     the first stage that runs starts it, the others fork from it instead of importing the
-    ML stack again. ``REPRO_NO_WORKER=1`` turns it off; the results are the same bytes."""
-    if os.environ.get(OFF_ENV) or os.environ.get(WORKER_ENV):
+    ML stack again. ``REPRO_NO_WORKER=1`` turns it off; the results are the same bytes.
+    Not on a machine with an NVIDIA driver: a process forked after CUDA was touched cannot
+    use CUDA, so there every stage keeps its own process."""
+    from repro.contract.hardware import nvidia_driver
+
+    if os.environ.get(OFF_ENV) or os.environ.get(WORKER_ENV) or nvidia_driver():
         yield
         return
     folder = tempfile.mkdtemp(prefix="repro-worker-")
