@@ -161,6 +161,35 @@ def warm_worker():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def params_read_once():
+    """DVC parses ``params.yaml`` again for every stage's params (with pure-Python YAML: most
+    of a no-op run over 28 stages). Within one run, parse each version of a params file once;
+    every caller gets its own copy, so nothing DVC does to one can leak into another."""
+    import copy
+
+    from dvc.dependency import param
+
+    original = param.load_path
+    parsed: dict[tuple, Any] = {}
+
+    def load_path(fs_path, fs, **kwargs):
+        try:
+            st = os.stat(fs_path)
+        except (OSError, TypeError):
+            return original(fs_path, fs, **kwargs)
+        key = (fs_path, type(fs).__name__, st.st_mtime_ns, st.st_size, tuple(sorted(kwargs)))
+        if key not in parsed:
+            parsed[key] = original(fs_path, fs, **kwargs)
+        return copy.deepcopy(parsed[key])
+
+    param.load_path = load_path
+    try:
+        yield
+    finally:
+        param.load_path = original
+
+
 def reproduce(root: Path, targets: list[str] | None = None, force: bool = False) -> RunResult:
     require_dvc(root)
     _python_on_path()
@@ -187,7 +216,7 @@ def reproduce(root: Path, targets: list[str] | None = None, force: bool = False)
         return ret
 
     try:
-        with warm_worker(), Repo(str(root)) as repo:
+        with warm_worker(), params_read_once(), Repo(str(root)) as repo:
             repo.reproduce(
                 targets=targets or None,
                 force=force,
