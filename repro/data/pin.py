@@ -82,10 +82,6 @@ def _find(node: Any, key: str) -> tuple[Any, Any] | None:
     return None
 
 
-def _line_start(text: str, index: int) -> int:
-    return text.rfind("\n", 0, index) + 1
-
-
 def _line_end(text: str, index: int) -> int:
     """Index just past the newline ending the line that holds ``index`` (or the text end)."""
     n = text.find("\n", index)

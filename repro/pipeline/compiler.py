@@ -29,6 +29,12 @@ def compile_workspace(root: Path, entries: list[Entry]) -> Compiled:
     return Compiled(graph, dvc_text, params_text)
 
 
+def params_text(root: Path, entries: list[Entry]) -> str:
+    """``params.yaml`` as the specs compile to now (``--set`` overrides included), written
+    nowhere: what a runner the control plane calls reads (``run_runner``'s ``params_yaml``)."""
+    return render_params(build_graph(root, entries), None)
+
+
 def stale_files(root: Path, compiled: Compiled) -> list[str]:
     out = []
     for name, text in ((paths.DVC_FILE, compiled.dvc_yaml), (paths.PARAMS_FILE, compiled.params_yaml)):

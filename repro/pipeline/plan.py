@@ -112,13 +112,12 @@ def _plan_one(entry: Entry, facts: dict[str, Any]) -> Plan:
 def plan(root: Path, entries: list[Entry], selected: list[Entry]) -> list[Plan]:
     """A plan per selected spec; the models are built by ``python -m runners.plan`` from
     the freshly compiled params (nothing is written to the workspace)."""
-    from repro.pipeline.dvcfiles import render_params
-    from repro.pipeline.graph import build_graph
+    from repro.pipeline.compiler import params_text
     from repro.pipeline.run import run_runner
 
     if not selected:
         return []
-    params_yaml = render_params(build_graph(root, entries), None)
+    params_yaml = params_text(root, entries)
     by_name = {e.name: e for e in entries}
     facts = run_runner(root, "runners.plan", [*(e.name for e in selected), "--root", str(root)],
                        params_yaml=params_yaml)

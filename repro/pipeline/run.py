@@ -232,10 +232,9 @@ def export_model(root: Path, entries: list, name: str, output: str | Path | None
                  ) -> dict[str, Any]:
     """``repro export``: ``python -m runners.export`` on the freshly compiled specs;
     ``{"spec", "merged", "out"}`` (``out`` as given, or the default under runs/)."""
-    from repro.pipeline.dvcfiles import render_params
-    from repro.pipeline.graph import build_graph
+    from repro.pipeline.compiler import params_text
 
-    params_yaml = render_params(build_graph(root, entries), None)
+    params_yaml = params_text(root, entries)
     args = [name, "--root", str(root)]
     if output is not None:
         args += ["-o", str(Path(output).resolve())]
