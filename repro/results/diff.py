@@ -79,18 +79,41 @@ def _spec_inputs(params: dict | None, dataset: dict | None, prefix: str) -> dict
 
 
 def _train_chain(result: Result, tree: Node) -> list[tuple[str, Node]]:
-    """(prefix, train node) for the result's own train record and each base spec's."""
+    """(prefix, train node) for the result's own train record and each base spec's; a base
+    spec's prefix names it: ``base:tiny-pretrain:``."""
     out: list[tuple[str, Node]] = []
     if tree.kind == "train":
         node: Node | None = tree
     else:
         node = next((n for role, n in tree.children if role == "model"), None)
     prefix = ""
-    while node is not None and node.record is not None:
+    while node is not None and isinstance(node.record, StageLineage):
         out.append((prefix, node))
-        prefix += "base:"
         node = next((n for role, n in node.children if role == "base_model"), None)
+        if node is not None and isinstance(node.record, StageLineage):
+            prefix = f"base:{node.record.spec}:"
     return out
+
+
+def _spec_chain_inputs(f: Facts, result: Result, chain: list[tuple[str, Node]]) -> None:
+    """The base specs the records do not reach, resolved from specs (an unbuilt result, or
+    a chain whose base record is not here): their spec and data fields, never less."""
+    from repro.results.unbuilt import spec_chain
+
+    from repro.results.unbuilt import base_name
+
+    if chain:
+        last = chain[-1][1].record
+        params = last.params if isinstance(last, StageLineage) else None
+        catalog = result.catalog or {}
+        if base_name(params) and not catalog:
+            catalog = result.source.params() or {}
+    else:
+        params, catalog = result.spec_params(), result.catalog or {}
+    for name, spec, dataset in spec_chain(catalog, params):
+        if any(p == f"base:{name}:" for p, _ in chain):
+            continue
+        f.inputs.update(_spec_inputs(spec, dataset, f"base:{name}:"))
 
 
 def facts(result: Result) -> Facts:
@@ -128,19 +151,19 @@ def facts(result: Result) -> Facts:
     if not have_runs:
         f.unknown.update({"hardware", "envvar"})
     if not have_records:
-        f.unknown.update({"code", "env", "hardware", "envvar"})
+        # known from a spec: its fields, its data's fields, its base chain's; not what a
+        # build records (code, packages, hardware, content hashes)
+        f.unknown.update({"code", "env", "hardware", "envvar", "raw", "base_model"})
     f.inputs.update(_collapse(hw))
     f.inputs.update(_collapse(envvars))
 
-    # per role: the spec, the data and its raw content, a non-spec base model
-    if tree.record is None:
-        f.inputs.update(_spec_inputs(result.spec_params(), result.dataset_params(), ""))
-    else:
-        f.inputs.update(_spec_inputs(result.spec_params(), result.dataset_params(), ""))
-        own = tree.record
-        _data_facts(f, own, "")
+    # per spec up the chain: the spec, the data and its raw content, a non-spec base model
+    f.inputs.update(_spec_inputs(result.spec_params(), result.dataset_params(), ""))
+    if tree.record is not None:
+        _data_facts(f, tree.record, "")
         _output_facts(f, tree, "")
-    for prefix, node in _train_chain(result, tree):
+    chain = _train_chain(result, tree)
+    for prefix, node in chain:
         r = node.record
         if prefix:
             f.inputs.update(_spec_inputs(r.params, r.dataset, prefix))
@@ -151,6 +174,7 @@ def facts(result: Result) -> Facts:
             f.inputs[f"{prefix}base_model.{base.kind}"] = base.ref
             f.inputs[f"{prefix}base_model.revision"] = base.revision
             f.inputs[f"{prefix}base_model.sha256"] = base.sha256
+    _spec_chain_inputs(f, result, chain)
     f.metrics.update({k: v for k, v in flatten(result.metrics or {}, "metrics").items()
                       if isinstance(v, (int, float)) and not isinstance(v, bool)})
     f.metrics.update({k: v for k, v in flatten(result.train_metrics or {}, "train").items()
@@ -177,6 +201,32 @@ def _output_facts(f: Facts, node: Node, prefix: str) -> None:
 # ----------------------------------------------------------------------------- comparing
 
 
+GROUPS = {"spec": "spec", "data": "data", "raw": "data", "base_model": "base model",
+          "code": "code", "env": "packages", "hardware": "hardware",
+          "envvar": "environment variables"}
+ORDER = ["spec", "data", "base model", "base", "code", "packages", "hardware",
+         "environment variables"]
+
+
+def category(key: str) -> str:
+    """What kind of input a key is (what a side may not know): spec, data, raw, code, ..."""
+    leaf = key.rsplit(":", 1)[-1]
+    return "raw" if leaf == "data.raw_hash" else leaf.split(".")[0]
+
+
+def group(key: str) -> str:
+    """The cause a key is shown under: ``spec``, ``data``, ``code``, ``packages``,
+    ``hardware``, ... or ``base NAME`` for every field of a base spec."""
+    if key.startswith("base:"):
+        return f"base {key.split(':')[1]}"
+    return GROUPS.get(category(key), category(key))
+
+
+def group_rank(name: str) -> tuple[int, str]:
+    return (ORDER.index("base") if name.startswith("base ") else
+            ORDER.index(name) if name in ORDER else len(ORDER), name)
+
+
 @dataclass
 class Diff:
     a: Result
@@ -192,31 +242,57 @@ class Diff:
         return not self.inputs
 
     @property
+    def outputs_compared(self) -> bool:
+        return bool(self.a.records and self.b.records)
+
+    @property
     def identical_outputs(self) -> bool:
-        return not self.outputs and all(m["a"] == m["b"] for m in self.metrics)
+        return (self.outputs_compared and not self.outputs
+                and all(m["a"] == m["b"] for m in self.metrics))
+
+    @property
+    def unbuilt(self) -> list[tuple[str, Result]]:
+        """The sides without lineage records ("A", result), compared by their spec."""
+        return [(side, r) for side, r in (("A", self.a), ("B", self.b)) if not r.records]
 
     @property
     def verdict(self) -> str:
-        if self.identical_inputs and self.identical_outputs:
+        if self.inputs:
+            return "inputs differ"
+        if not self.outputs_compared:
+            return "outputs not compared"
+        if self.identical_outputs:
             return "identical"
-        if self.identical_inputs:
-            return "reproducibility failure"
-        return "inputs differ"
+        return "reproducibility failure"
+
+    def groups(self) -> dict[str, list[dict[str, Any]]]:
+        """The differing inputs by cause, in a fixed order."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for row in self.inputs:
+            out.setdefault(row["group"], []).append(row)
+        return dict(sorted(out.items(), key=lambda kv: group_rank(kv[0])))
 
     def as_dict(self) -> dict[str, Any]:
+        from repro.results.diffview import verdict_line
+
         return {
             "a": _side(self.a), "b": _side(self.b),
             "verdict": self.verdict,
+            "verdict_line": verdict_line(self),
             "identical_inputs": self.identical_inputs,
+            "outputs_compared": self.outputs_compared,
             "identical_outputs": self.identical_outputs,
-            "inputs": self.inputs, "outputs": self.outputs, "metrics": self.metrics,
+            "causes": {g: [r["key"] for r in rows] for g, rows in self.groups().items()},
+            "inputs": [{k: v for k, v in row.items() if k != "group"} for row in self.inputs],
+            "outputs": self.outputs, "metrics": self.metrics,
             "provenance": self.provenance, "not_compared": self.not_compared,
         }
 
 
 def _side(r: Result) -> dict[str, Any]:
     return {"label": r.label, "spec": r.spec, "source": r.source.label,
-            "stages": sorted(r.records), "notes": r.notes}
+            "stages": sorted(r.records), "built": bool(r.records),
+            "missing": r.missing, "remedy": r.remedy, "notes": r.notes}
 
 
 def _code_and_env(f: Facts, roles: set[str]) -> dict[str, Any]:
@@ -228,8 +304,9 @@ def _code_and_env(f: Facts, roles: set[str]) -> dict[str, Any]:
     return _collapse(multi)
 
 
-def _group(key: str) -> str:
-    return key.split(":")[-1].split(".")[0]
+NOT_KNOWN = {"code": "code", "env": "packages", "hardware": "hardware",
+             "envvar": "environment variables", "raw": "raw data hashes",
+             "base_model": "base model hashes"}
 
 
 def compare(a: Result, b: Result) -> Diff:
@@ -238,14 +315,14 @@ def compare(a: Result, b: Result) -> Diff:
     roles = set(fa.by_role) & set(fb.by_role)
     fa.inputs.update(_code_and_env(fa, roles))
     fb.inputs.update(_code_and_env(fb, roles))
-    one_sided = sorted(set(fa.by_role) ^ set(fb.by_role))
+    one_sided = sorted(set(fa.by_role) ^ set(fb.by_role)) if a.records and b.records else []
     inputs = []
     for key in sorted(set(fa.inputs) | set(fb.inputs)):
-        if _group(key) in unknown:
+        if category(key) in unknown:
             continue
         va, vb = fa.inputs.get(key, MISSING), fb.inputs.get(key, MISSING)
         if va != vb:
-            inputs.append({"key": key, "a": va, "b": vb})
+            inputs.append({"key": key, "group": group(key), "a": va, "b": vb})
     outputs = []
     for key in sorted(set(fa.outputs) & set(fb.outputs)):
         if fa.outputs[key] != fb.outputs[key]:
@@ -260,71 +337,12 @@ def compare(a: Result, b: Result) -> Diff:
         for k in sorted(set(fa.provenance) | set(fb.provenance))
         if fa.provenance.get(k) != fb.provenance.get(k)
     ]
-    not_compared = sorted(unknown) + [f"code and environment of {r} (one side only)"
-                                      for r in one_sided]
+    not_compared = [NOT_KNOWN.get(u, u) for u in sorted(unknown)]
+    not_compared += [f"code and environment of {r} (one side only)" for r in one_sided]
     return Diff(a, b, inputs, outputs, metrics, provenance, not_compared)
 
 
-# ----------------------------------------------------------------------------- text
+def render(d: Diff, expand: bool = False, verdict: bool = True) -> str:
+    from repro.results.diffview import render as _render
 
-
-def _short(v: Any, n: int = 40) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    s = str(v)
-    if len(s) == 64 and all(c in "0123456789abcdef" for c in s):
-        return s[:12]
-    return s if len(s) <= n else s[: n - 1] + "…"
-
-
-def render(d: Diff) -> str:
-    from repro.ui import style, table
-
-    lines = [f"A: {d.a.label}  ({d.a.source.label})", f"B: {d.b.label}  ({d.b.source.label})"]
-    for side, r in (("A", d.a), ("B", d.b)):
-        lines += [f"{side}: note: {n}" for n in r.notes]
-    lines.append("")
-    if d.inputs:
-        lines.append(f"{len(d.inputs)} input(s) differ:")
-        lines.append(table(["input", "A", "B"],
-                           [[i["key"], _short(i["a"]), _short(i["b"])] for i in d.inputs]))
-    else:
-        lines.append("inputs: identical" + (f" (not compared: {', '.join(d.not_compared)})"
-                                            if d.not_compared else ""))
-    lines.append("")
-    if d.outputs:
-        lines.append(f"{len(d.outputs)} output(s) differ:")
-        lines.append(table(["output", "A", "B"],
-                           [[o["key"], _short(o["a"]), _short(o["b"])] for o in d.outputs]))
-    else:
-        lines.append("outputs: identical (weights, metrics and logs bit for bit)"
-                     if d.a.records and d.b.records else "outputs: not compared")
-    changed = [m for m in d.metrics if m["a"] != m["b"]]
-    if d.metrics:
-        lines.append("")
-        rows = [[m["key"], _short(m["a"]), _short(m["b"]),
-                 "" if m["delta"] is None or m["delta"] == 0 else f"{m['delta']:+.6g}"]
-                for m in (changed or d.metrics)]
-        lines.append("metrics" + ("" if changed else " (all equal)") + ":")
-        lines.append(table(["metric", "A", "B", "delta"], rows, right={1, 2, 3}))
-    if d.provenance:
-        lines.append("")
-        lines.append(style("provenance (not inputs: the code that ran is compared file by "
-                           "file above):", "dim"))
-        lines.append(table(["", "A", "B"],
-                           [[p["key"], _short(p["a"]), _short(p["b"])] for p in d.provenance]))
-    lines.append("")
-    if d.verdict == "identical":
-        lines.append(style("identical: same inputs, same outputs", "green"))
-    elif d.verdict == "reproducibility failure":
-        bar = "!" * 72
-        lines += [style(bar, "red"),
-                  style("REPRODUCIBILITY FAILURE: the inputs are identical but the outputs "
-                        "differ", "red"),
-                  style(bar, "red")]
-    else:
-        lines.append(f"{len(d.inputs)} input(s) differ; "
-                     + ("outputs identical" if d.identical_outputs else "outputs differ"))
-    return "\n".join(lines)
+    return _render(d, expand=expand, verdict=verdict)

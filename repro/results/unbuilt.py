@@ -1,0 +1,111 @@
+"""A result without lineage records, resolved from its spec: why it has none, how to get them.
+
+``repro diff`` compares like with like: when one side was never built here (or its outputs are
+not in the local DVC cache), both sides are compared by their resolved specs, the base chain
+resolved from specs too (``spec_chain``). The spec comes from what that source compiles to:
+the workspace's specs compiled in memory now (so a spec not yet compiled, or edited since,
+is seen as it is), or the ``params.yaml`` a git revision committed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from repro.contract import paths
+from repro.errors import ReproError
+from repro.results.sources import GitRevSource, WorkspaceSource, _yaml
+
+if TYPE_CHECKING:
+    from repro.results.result import Result
+
+
+def _workspace_catalog(source: WorkspaceSource, name: str) -> dict[str, Any]:
+    """params.yaml as the workspace's specs compile to now (written nowhere)."""
+    from repro.pipeline.compiler import params_text
+    from repro.spec.workspace import load_workspace
+
+    root = source.root
+    entries = load_workspace(root)
+    bad = [e for e in entries if e.name == name and e.errors]
+    if bad:
+        raise ReproError(f"{name}: {bad[0].file} is not a valid spec (see `repro validate "
+                         f"{name}`), so it cannot be compared")
+    try:
+        return _yaml(params_text(root, [e for e in entries if not e.errors])) or {}
+    except ReproError:
+        return source.params() or {}
+
+
+def _lock_stages(text: str | None) -> dict[str, Any]:
+    return ((_yaml(text) if text else None) or {}).get("stages") or {}
+
+
+def _workspace_why(source: WorkspaceSource, name: str) -> tuple[str, str]:
+    try:
+        lock = _lock_stages((source.root / paths.DVC_LOCK).read_text(encoding="utf-8"))
+    except OSError:
+        lock = {}
+    if f"train-{name}" in lock:
+        return (f"{paths.DVC_LOCK} records a build of it, but {paths.spec_dir(name)}/ has no "
+                "lineage records", "`dvc checkout` (or `dvc pull` from the DVC remote)")
+    return "it was never built in this workspace", f"`repro run {name}`"
+
+
+def _rev_why(source: GitRevSource, name: str) -> tuple[str, str]:
+    rec = f"{paths.spec_dir(name).as_posix()}/{paths.lineage_file('train')}"
+    if rec in source.outs:
+        return (f"it was built at {source.rev}, but its records are not in the local DVC cache",
+                f"`dvc fetch --all-commits` (or `dvc pull` on a checkout of {source.rev})")
+    return (f"{source.rev}'s {paths.DVC_LOCK} has no build of it",
+            f"`repro run {name}` on a checkout of {source.rev}")
+
+
+def from_spec(result: Result) -> None:
+    """Fill ``result`` from its spec: params, dataset, catalog, and why it has no records."""
+    src = result.source
+    if isinstance(src, WorkspaceSource):
+        catalog = _workspace_catalog(src, result.spec)
+        why, how = _workspace_why(src, result.spec)
+        where = f"the specs in {paths.SPECS_DIR}/"
+        hint = f"is there a {paths.SPECS_DIR}/{result.spec}.yaml?"
+    elif isinstance(src, GitRevSource):
+        catalog = src.params() or {}
+        why, how = _rev_why(src, result.spec)
+        where = f"{paths.PARAMS_FILE} at {src.rev}"
+        hint = (f"is {paths.SPECS_DIR}/{result.spec}.yaml in {src.rev}, and was "
+                f"{paths.PARAMS_FILE} compiled (`repro compile`) before that commit?")
+    else:
+        raise ReproError(f"{result.label}: no lineage records ({src.label})")
+    spec = (catalog.get("specs") or {}).get(result.spec)
+    if spec is None:
+        raise ReproError(f"{result.label}: no lineage records, and no spec '{result.spec}' in "
+                         f"{where}: {hint}")
+    result.params = spec
+    result.dataset = (catalog.get("datasets") or {}).get(spec.get("data"))
+    result.catalog = catalog
+    result.missing = why
+    result.remedy = how
+    result.notes.append(f"no lineage records: {why}; compared by its spec. To build or fetch "
+                        f"them: {how}")
+
+
+def base_name(spec: dict[str, Any] | None) -> str | None:
+    """The spec a spec's model is built on (``model.base.spec``), if any."""
+    base = ((spec or {}).get("model") or {}).get("base") or {}
+    name = base.get("spec") if isinstance(base, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def spec_chain(catalog: dict[str, Any], spec: dict[str, Any] | None
+               ) -> list[tuple[str, dict[str, Any], dict[str, Any] | None]]:
+    """(name, spec, dataset) for each base spec up the chain, nearest first."""
+    specs, datasets = catalog.get("specs") or {}, catalog.get("datasets") or {}
+    out: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
+    seen: set[str] = set()
+    name = base_name(spec)
+    while name and name not in seen and name in specs:
+        seen.add(name)
+        base = specs[name]
+        out.append((name, base, datasets.get(base.get("data"))))
+        name = base_name(base)
+    return out
