@@ -102,7 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # `repro diff A --json B`: argparse gives an optional second positional nothing
+        # when an option comes between the two
+        if (getattr(args, "command", None) == "diff" and args.b is None and len(extra) == 1
+                and not extra[0].startswith("-")):
+            args.b = extra[0]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args)
     except SpecErrors as e:

@@ -3,10 +3,11 @@
 Each result is reduced to four flat maps:
 
 - **inputs**, the causes: spec fields by path (``spec.train.optimizer.lr``), data fields
-  (``data.split.test``) and the raw data's content hash, per role (the result itself,
-  then ``base:`` for the spec its model was built on, ``base:base:`` ...); and over the
-  whole ancestry the code (sha256 per source file), the environment (Python, platform,
-  every package in ``env.lock``), the hardware and the relevant environment variables;
+  (``data.split.test``) and the raw data's content hash; the same for each base spec up the
+  chain, prefixed with its name (``base:tiny-pretrain:spec.train.max_steps``, shown under the
+  cause ``base tiny-pretrain``); and over the whole ancestry the code (sha256 per source
+  file), the environment (Python, platform, every package in ``env.lock``), the hardware and
+  the relevant environment variables;
 - **outputs**, what the inputs produced: prepared data hash, weights, metrics and log
   files (sha256), per role;
 - **metrics**, the numbers in metrics.json and train_metrics.json;
@@ -14,9 +15,12 @@ Each result is reduced to four flat maps:
   MLflow run ids): shown, never counted as an input, because the code that ran is
   already compared file by file, and a commit changes with every edit of a spec.
 
-Identical inputs with different outputs is a reproducibility failure: said loudly, and
-the exit code is 1. Reads records through ``repro.contract.records`` (pydantic), and PyYAML
-for REV:path results: no ML stack.
+Like with like: a result without lineage records is known by its spec alone (its base chain
+resolved from specs, ``repro.results.unbuilt``), so what only a build records (code,
+packages, hardware, content hashes) is not compared for either side. Identical inputs with
+different outputs is a reproducibility failure: said loudly, and the exit code is 1. Reads
+records through ``repro.contract.records`` (pydantic), and PyYAML for REV:path results: no
+ML stack. The text view is ``repro.results.diffview``.
 """
 
 from __future__ import annotations
@@ -74,6 +78,11 @@ def _spec_inputs(params: dict | None, dataset: dict | None, prefix: str) -> dict
     dataset = dict(dataset or {})
     if dataset.get("seed") == params.get("seed"):
         dataset.pop("seed", None)  # the spec's seed, inherited: already compared
+    tok = dataset.get("tokenizer_from")
+    if isinstance(tok, dict) and "data" in tok:
+        # the base spec's data set, by its key (a hash): its fields are compared under
+        # ``base NAME``, so a change there is one row, not two
+        dataset["tokenizer_from"] = {**tok, "data": "the base spec's data set"}
     out.update(flatten(dataset, f"{prefix}data"))
     return out
 
@@ -98,9 +107,7 @@ def _train_chain(result: Result, tree: Node) -> list[tuple[str, Node]]:
 def _spec_chain_inputs(f: Facts, result: Result, chain: list[tuple[str, Node]]) -> None:
     """The base specs the records do not reach, resolved from specs (an unbuilt result, or
     a chain whose base record is not here): their spec and data fields, never less."""
-    from repro.results.unbuilt import spec_chain
-
-    from repro.results.unbuilt import base_name
+    from repro.results.unbuilt import base_name, spec_chain
 
     if chain:
         last = chain[-1][1].record

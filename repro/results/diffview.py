@@ -38,8 +38,8 @@ def cause_summary(d: Diff) -> str:
 def _unbuilt_reason(d: Diff) -> str:
     parts = []
     for side, r in d.unbuilt:
-        parts.append(f"{side} ({r.label}) is not built: {r.missing or 'no lineage records'}; "
-                     f"{r.remedy or 'build it'} makes them")
+        parts.append(f"{side} ({r.label}) is unbuilt here ({r.missing or 'no lineage records'}"
+                     f"; to get its records: {r.remedy or 'build it'})")
     return "; ".join(parts)
 
 

@@ -79,7 +79,7 @@ def built(snap: Snapshot, name: str) -> Built:
         return Built("stale")
     b = Built("fresh")
     metrics: dict[str, float] = {}
-    readable = True
+    readable = False  # a metrics file the cache (or workspace) still has
     for st in stages:
         kind = st.split("-", 1)[0]
         for path, md5 in snap.lock_outs(st).items():
@@ -88,8 +88,8 @@ def built(snap: Snapshot, name: str) -> Built:
             if fname in (paths.METRICS, paths.TRAIN_METRICS):
                 value = json_object(snap.read_out(md5, path))
                 if value is None:
-                    readable = False
                     continue
+                readable = True
                 prefix = "metrics" if fname == paths.METRICS else "train"
                 metrics.update({k: v for k, v in flatten(value, prefix).items()
                                 if isinstance(v, (int, float)) and not isinstance(v, bool)})
@@ -147,8 +147,8 @@ class RevDiff:
 
 WHY = {
     "stale": ("its dvc.lock records a build of older inputs",
-              "`repro run SPEC` there, then commit dvc.lock"),
-    "unbuilt": ("its dvc.lock has no build", "`repro run SPEC` there"),
+              "`repro run {specs}` there, then commit dvc.lock"),
+    "unbuilt": ("its dvc.lock has no build", "`repro run {specs}` there"),
     "missing": ("built, but the outputs are not in the local DVC cache",
                 "`dvc fetch --all-commits`, or `dvc pull` on a checkout of it"),
 }
@@ -166,7 +166,7 @@ def why_not_compared(d: RevDiff) -> list[dict[str, Any]]:
                     how = how.replace("`dvc fetch --all-commits`, or `dvc pull` on a checkout "
                                       "of it", "`dvc pull`")
                 out.append({"side": side, "label": snap.label, "state": state, "why": why,
-                            "how": how, "specs": specs})
+                            "how": how.format(specs=" ".join(specs)), "specs": specs})
     return out
 
 

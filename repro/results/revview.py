@@ -19,8 +19,8 @@ BUILT = {"fresh": "built", "stale": "stale", "unbuilt": "not built", "missing": 
 
 def short(v: Any, n: int = 40) -> str:
     s = str(v)
-    if len(s) == 40 and all(c in "0123456789abcdef" for c in s):
-        return s[:10]  # a git blob id
+    if len(s) in (32, 40) and all(c in "0123456789abcdef" for c in s):
+        return s[:10]  # a git blob id, an md5
     return _short(v, n)
 
 
@@ -82,8 +82,8 @@ def render_text(d: RevDiff, expand: bool = False) -> str:
         if c.inputs:
             lines.append(table(["cause", "input", "A", "B"], _cause_rows(c, expand)))
         if c.outputs:
-            lines.append(table(["output", "A", "B"], [[o["key"], short(o["a"]), short(o["b"])]
-                                                      for o in c.outputs]))
+            lines.append(f"{len(c.outputs)} output(s) differ: "
+                         + ", ".join(o["key"] for o in c.outputs))
         if c.metrics:
             lines.append(table(["metric", "A", "B", "delta"], _metric_rows(c),
                                right={1, 2, 3}))

@@ -28,8 +28,8 @@ def _workspace_catalog(source: WorkspaceSource, name: str) -> dict[str, Any]:
     entries = load_workspace(root)
     bad = [e for e in entries if e.name == name and e.errors]
     if bad:
-        raise ReproError(f"{name}: {bad[0].file} is not a valid spec (see `repro validate "
-                         f"{name}`), so it cannot be compared")
+        raise ReproError(f"{name}: no lineage records, and {bad[0].file} is not a valid spec "
+                         f"to compare by (see `repro validate {name}`)")
     try:
         return _yaml(params_text(root, [e for e in entries if not e.errors])) or {}
     except ReproError:
