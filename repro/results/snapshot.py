@@ -12,6 +12,7 @@ the workspace). Git is read in three processes per revision; no DVC import.
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,86 @@ def cat_files(root: Path, names: list[str]) -> dict[str, bytes | None]:
         out[name] = data[pos:pos + size] if header[1] == b"blob" else None
         pos += size + 1
     return out
+
+
+_STAGE = re.compile(r"^  ([^\s#'\"][^:]*):$")
+_SECTION = re.compile(r"^    (\w+):(?: (.*))?$")
+_ITEM = re.compile(r"^    (?:- |  )(\w+): (.*)$")
+
+
+def _fast_lock(text: str) -> dict[str, Any] | None:
+    """The stages of a ``dvc.lock`` in the layout DVC writes, parsed without building every
+    dep and out through YAML (most of a 7,000-line lock); None for any other layout."""
+    lines = text.splitlines()
+    if "stages:" not in lines:
+        return None
+    stages: dict[str, Any] = {}
+    stage: dict[str, Any] | None = None
+    section, items, params = None, [], []
+
+    def close() -> bool:
+        if stage is None or section is None:
+            return True
+        if section == "params":
+            stage["params"] = _yaml("\n".join(params)) or {}
+        elif section in ("deps", "outs"):
+            stage[section] = items
+        return True
+
+    for line in lines[lines.index("stages:") + 1:]:
+        if not line.strip():
+            continue
+        m = _STAGE.match(line)
+        if m:
+            close()
+            stage, section = {}, None
+            stages[m.group(1)] = stage
+            continue
+        if stage is None:
+            return None
+        m = _SECTION.match(line)
+        if m:
+            close()
+            section, items, params = m.group(1), [], []
+            if m.group(2) is not None:
+                if section != "cmd" or m.group(2)[:1] in ("'", '"', "|", ">"):
+                    return None
+                stage["cmd"] = m.group(2)
+            elif section not in ("deps", "outs", "params"):
+                return None
+            continue
+        if section == "params" and line.startswith("      "):
+            params.append(line[6:])
+            continue
+        if section == "cmd" and line.startswith("      "):  # a long command, folded
+            stage["cmd"] = stage["cmd"].rstrip() + " " + line.strip()
+            continue
+        m = _ITEM.match(line)
+        if m is None or section not in ("deps", "outs") or m.group(2)[:1] in ("'", '"'):
+            return None
+        if line.startswith("    - "):
+            items.append({})
+        if not items:
+            return None
+        items[-1][m.group(1)] = m.group(2)
+    close()
+    return stages
+
+
+def parse_lock(raw: bytes | None) -> dict[str, Any]:
+    """``dvc.lock``'s stages: fast in DVC's own layout, else through YAML."""
+    if not raw:
+        return {}
+    import yaml
+
+    text = raw.decode("utf-8")
+    try:
+        fast = _fast_lock(text)
+    except yaml.YAMLError:  # e.g. an alias to an anchor of another stage
+        fast = None
+    if fast is not None:
+        return fast
+    return (_yaml(text) or {}).get("stages") or {}
 
 
 def blob_id(raw: bytes) -> str:
@@ -175,6 +256,20 @@ def _file_deps(stages: dict[str, Stage], outs: set[str]) -> set[str]:
     return {d for s in stages.values() for d in s.deps if d not in outs}
 
 
+_PARSED: dict[tuple[str, int], Any] = {}
+
+
+def _parsed(raw: bytes | None, parse) -> Any:
+    """``parse(raw)``, once per content: two revisions often share dvc.lock and dvc.yaml
+    (the result is shared: read it, never change it)."""
+    key = (hashlib.sha1(raw or b"").hexdigest(), id(parse.__code__))  # noqa: S324 - a key
+    if key not in _PARSED:
+        if len(_PARSED) > 16:
+            _PARSED.clear()
+        _PARSED[key] = parse(raw)
+    return _PARSED[key]
+
+
 def snapshot(root: Path, rev: str | None) -> Snapshot:
     """The results of a revision (``rev``) or of the workspace (``None``)."""
     root = Path(root)
@@ -198,10 +293,10 @@ def snapshot(root: Path, rev: str | None) -> Snapshot:
     if raw[paths.PARAMS_FILE] is None or raw[paths.DVC_FILE] is None:
         raise ReproError(f"{label}: no {paths.PARAMS_FILE} or {paths.DVC_FILE}: not a compiled "
                          "repro workspace (run `repro compile` and commit them)")
-    params = _yaml(raw[paths.PARAMS_FILE].decode("utf-8")) or {}
-    stages = _stages(_yaml(raw[paths.DVC_FILE].decode("utf-8")))
+    params = _parsed(raw[paths.PARAMS_FILE], lambda b: _yaml(b.decode("utf-8")) or {})
+    stages = _parsed(raw[paths.DVC_FILE], lambda b: _stages(_yaml(b.decode("utf-8"))))
     lock_raw = raw[paths.DVC_LOCK]
-    lock = ((_yaml(lock_raw.decode("utf-8")) if lock_raw else None) or {}).get("stages") or {}
+    lock = _parsed(lock_raw, parse_lock)
     snap = Snapshot(label, root, commit, params, stages, lock, cache=dvc_cache_dir(root))
     snap.index()
     if raw[paths.ENV_LOCK] is not None:

@@ -217,3 +217,20 @@ def test_shipped_pipeline_one_field_and_one_runner_file(tmp_path, capsys, monkey
             want.add("code.runners/methods/dpo.py")
         assert causes == want, (name, r["causes"])
     assert all(r["status"] == "changed" for r in changed.values())
+
+
+def test_the_fast_lock_reader_reads_what_yaml_reads():
+    """DVC's own layout is read without YAML for deps and outs; any other layout falls back."""
+    from repro.results.snapshot import _fast_lock, parse_lock
+
+    def plain(stages: dict) -> dict:
+        return {name: {**st, **{sec: [{k: str(v) for k, v in e.items()} for e in st[sec]]
+                                for sec in ("deps", "outs") if sec in st}}
+                for name, st in stages.items()}
+
+    text = (ROOT / "dvc.lock").read_text()
+    full = yaml.safe_load(text)["stages"]
+    assert _fast_lock(text) is not None
+    assert plain(parse_lock(text.encode())) == plain(full)
+    other = yaml.safe_dump({"schema": "2.0", "stages": full}, indent=4)
+    assert _fast_lock(other) is None and plain(parse_lock(other.encode())) == plain(full)
