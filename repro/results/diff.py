@@ -30,19 +30,10 @@ from typing import Any
 
 from repro.contract.records import Manifest, StageLineage
 from repro.results.ancestry import Node, ancestry, walk
+from repro.results.causes import category, flatten, group, group_rank, spec_inputs
 from repro.results.result import Result
 
 MISSING = None
-
-
-def flatten(value: Any, prefix: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if isinstance(value, dict) and value:
-        for k, v in value.items():
-            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-    else:
-        out[prefix] = value
-    return out
 
 
 def _merge_into(dst: dict[str, set], key: str, value: Any) -> None:
@@ -68,23 +59,6 @@ class Facts:
     # code and environment per record (by role path): compared over the records both sides
     # could read, since a source may not reach every record (MLflow has no prepare records)
     by_role: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def _spec_inputs(params: dict | None, dataset: dict | None, prefix: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    params = dict(params or {})
-    params.pop("data", None)  # the dataset key: a hash of the data section, compared below
-    out.update(flatten(params, f"{prefix}spec"))
-    dataset = dict(dataset or {})
-    if dataset.get("seed") == params.get("seed"):
-        dataset.pop("seed", None)  # the spec's seed, inherited: already compared
-    tok = dataset.get("tokenizer_from")
-    if isinstance(tok, dict) and "data" in tok:
-        # the base spec's data set, by its key (a hash): its fields are compared under
-        # ``base NAME``, so a change there is one row, not two
-        dataset["tokenizer_from"] = {**tok, "data": "the base spec's data set"}
-    out.update(flatten(dataset, f"{prefix}data"))
-    return out
 
 
 def _train_chain(result: Result, tree: Node) -> list[tuple[str, Node]]:
@@ -120,7 +94,7 @@ def _spec_chain_inputs(f: Facts, result: Result, chain: list[tuple[str, Node]]) 
     for name, spec, dataset in spec_chain(catalog, params):
         if any(p == f"base:{name}:" for p, _ in chain):
             continue
-        f.inputs.update(_spec_inputs(spec, dataset, f"base:{name}:"))
+        f.inputs.update(spec_inputs(spec, dataset, f"base:{name}:"))
 
 
 def facts(result: Result) -> Facts:
@@ -165,7 +139,7 @@ def facts(result: Result) -> Facts:
     f.inputs.update(_collapse(envvars))
 
     # per spec up the chain: the spec, the data and its raw content, a non-spec base model
-    f.inputs.update(_spec_inputs(result.spec_params(), result.dataset_params(), ""))
+    f.inputs.update(spec_inputs(result.spec_params(), result.dataset_params(), ""))
     if tree.record is not None:
         _data_facts(f, tree.record, "")
         _output_facts(f, tree, "")
@@ -173,7 +147,7 @@ def facts(result: Result) -> Facts:
     for prefix, node in chain:
         r = node.record
         if prefix:
-            f.inputs.update(_spec_inputs(r.params, r.dataset, prefix))
+            f.inputs.update(spec_inputs(r.params, r.dataset, prefix))
         _data_facts(f, r, prefix)
         _output_facts(f, node, prefix)
         base = r.inputs.base_model
@@ -206,32 +180,6 @@ def _output_facts(f: Facts, node: Node, prefix: str) -> None:
 
 
 # ----------------------------------------------------------------------------- comparing
-
-
-GROUPS = {"spec": "spec", "data": "data", "raw": "data", "base_model": "base model",
-          "code": "code", "env": "packages", "hardware": "hardware",
-          "envvar": "environment variables"}
-ORDER = ["spec", "data", "base model", "base", "code", "packages", "hardware",
-         "environment variables"]
-
-
-def category(key: str) -> str:
-    """What kind of input a key is (what a side may not know): spec, data, raw, code, ..."""
-    leaf = key.rsplit(":", 1)[-1]
-    return "raw" if leaf == "data.raw_hash" else leaf.split(".")[0]
-
-
-def group(key: str) -> str:
-    """The cause a key is shown under: ``spec``, ``data``, ``code``, ``packages``,
-    ``hardware``, ... or ``base NAME`` for every field of a base spec."""
-    if key.startswith("base:"):
-        return f"base {key.split(':')[1]}"
-    return GROUPS.get(category(key), category(key))
-
-
-def group_rank(name: str) -> tuple[int, str]:
-    return (ORDER.index("base") if name.startswith("base ") else
-            ORDER.index(name) if name in ORDER else len(ORDER), name)
 
 
 @dataclass

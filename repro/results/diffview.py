@@ -8,22 +8,13 @@ name (``base tiny-pretrain  3 fields``) unless ``expand`` asks for every row.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from repro.results.diff import Diff
+from repro.results.causes import VERDICT, short
 
-VERDICT = "verdict: "
+if TYPE_CHECKING:
+    from repro.results.diff import Diff
 
-
-def short(v: Any, n: int = 40) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    s = str(v)
-    if len(s) == 64 and all(c in "0123456789abcdef" for c in s):
-        return s[:12]
-    return s if len(s) <= n else s[: n - 1] + "…"
 
 
 def _leaf(key: str) -> str:
@@ -38,8 +29,8 @@ def cause_summary(d: Diff) -> str:
 def _unbuilt_reason(d: Diff) -> str:
     parts = []
     for side, r in d.unbuilt:
-        parts.append(f"{side} ({r.label}) is unbuilt here ({r.missing or 'no lineage records'}"
-                     f"; to get its records: {r.remedy or 'build it'})")
+        state = (r.missing or "without lineage records").split(":", 1)[0]
+        parts.append(f"{side} ({r.label}) is {state} ({r.remedy or 'build it'})")
     return "; ".join(parts)
 
 

@@ -18,7 +18,6 @@ Records of any known version are upgraded by ``repro.contract.records`` as they 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,23 +32,13 @@ from repro.results.sources import (
     Ref,
     Source,
     WorkspaceSource,
+    json_object,
     parse_ref,
     read_bytes,
     sha,
 )
 
 STAGES = ("train", "evaluate")
-
-
-def json_object(raw: bytes | None) -> dict[str, Any] | None:
-    """A metrics file's content: the JSON object, or None (missing, not JSON, not an object)."""
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 @dataclass

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from repro.contract import paths
-from repro.results.diff import _spec_inputs, flatten, group, group_rank
-from repro.results.result import json_object
+from repro.results.causes import flatten, group, group_rank, spec_inputs
 from repro.results.snapshot import Snapshot, snapshot
+from repro.results.sources import json_object
 from repro.results.unbuilt import spec_chain
 
 CODE_DIRS = ("repro/", "runners/")
@@ -43,9 +43,9 @@ def _packages(snap: Snapshot) -> dict[str, str]:
 
 def inputs(snap: Snapshot, name: str, packages: bool) -> dict[str, Any]:
     spec = snap.specs[name]
-    out = _spec_inputs(spec, snap.datasets.get(spec.get("data")), "")
+    out = spec_inputs(spec, snap.datasets.get(spec.get("data")), "")
     for base, bspec, bdata in spec_chain(snap.params, spec):
-        out.update(_spec_inputs(bspec, bdata, f"base:{base}:"))
+        out.update(spec_inputs(bspec, bdata, f"base:{base}:"))
     env = False
     for st in snap.upstream(own_stages(snap, name)):
         for dep in snap.stages[st].deps:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from repro.results.diffview import VERDICT
-from repro.results.diffview import short as _short
+from repro.results.causes import VERDICT
+from repro.results.causes import short as _short
 from repro.results.revdiff import Change, RevDiff, why_not_compared
 
 BUILT = {"fresh": "built", "stale": "stale", "unbuilt": "not built", "missing": "not local",

@@ -68,6 +68,17 @@ def read_cached(cache: Path, md5: str) -> bytes | None:
     return None
 
 
+def json_object(raw: bytes | None) -> dict[str, Any] | None:
+    """A metrics file's content: the JSON object, or None (missing, not JSON, not an object)."""
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 class Source:
     """Where a result's files are read from; ``read`` returns bytes or None."""
 

@@ -46,17 +46,19 @@ def _workspace_why(source: WorkspaceSource, name: str) -> tuple[str, str]:
     except OSError:
         lock = {}
     if f"train-{name}" in lock:
-        return (f"{paths.DVC_LOCK} records a build of it, but {paths.spec_dir(name)}/ has no "
-                "lineage records", "`dvc checkout` (or `dvc pull` from the DVC remote)")
-    return "it was never built in this workspace", f"`repro run {name}`"
+        return (f"not checked out: {paths.DVC_LOCK} records a build of it, but "
+                f"{paths.spec_dir(name)}/ has no lineage records",
+                "`dvc checkout` (or `dvc pull` from the DVC remote)")
+    return "unbuilt: never built in this workspace", f"`repro run {name}`"
 
 
 def _rev_why(source: GitRevSource, name: str) -> tuple[str, str]:
     rec = f"{paths.spec_dir(name).as_posix()}/{paths.lineage_file('train')}"
     if rec in source.outs:
-        return (f"it was built at {source.rev}, but its records are not in the local DVC cache",
+        return (f"not in the local DVC cache: built at {source.rev}, but its records are "
+                "not in this clone's DVC cache",
                 f"`dvc fetch --all-commits` (or `dvc pull` on a checkout of {source.rev})")
-    return (f"{source.rev}'s {paths.DVC_LOCK} has no build of it",
+    return (f"unbuilt at {source.rev}: its {paths.DVC_LOCK} has no build of it",
             f"`repro run {name}` on a checkout of {source.rev}")
 
 
@@ -83,10 +85,10 @@ def from_spec(result: Result) -> None:
     result.params = spec
     result.dataset = (catalog.get("datasets") or {}).get(spec.get("data"))
     result.catalog = catalog
-    result.missing = why
+    result.missing = why  # "<state>: <reason>"
     result.remedy = how
-    result.notes.append(f"no lineage records: {why}; compared by its spec. To build or fetch "
-                        f"them: {how}")
+    result.notes.append(f"no lineage records ({why}): compared by its spec; to get them: "
+                        f"{how}")
 
 
 def base_name(spec: dict[str, Any] | None) -> str | None:
