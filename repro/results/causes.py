@@ -39,6 +39,7 @@ def spec_inputs(params: dict | None, dataset: dict | None, prefix: str) -> dict[
     return out
 
 
+UPSTREAM = ("base ", "uses ")  # the causes that are another spec's fields, collapsed
 GROUPS = {"spec": "spec", "data": "data", "raw": "data", "base_model": "base model",
           "code": "code", "env": "packages", "hardware": "hardware",
           "envvar": "environment variables"}
@@ -54,14 +55,16 @@ def category(key: str) -> str:
 
 def group(key: str) -> str:
     """The cause a key is shown under: ``spec``, ``data``, ``code``, ``packages``,
-    ``hardware``, ... or ``base NAME`` for every field of a base spec."""
-    if key.startswith("base:"):
-        return f"base {key.split(':')[1]}"
+    ``hardware``, ... or ``base NAME`` for every field of a base spec (``uses NAME`` for
+    another spec it reads, such as a GRPO reward model)."""
+    if key.startswith(("base:", "uses:")):
+        kind, name = key.split(":")[:2]
+        return f"{kind} {name}"
     return GROUPS.get(category(key), category(key))
 
 
 def group_rank(name: str) -> tuple[int, str]:
-    return (ORDER.index("base") if name.startswith("base ") else
+    return (ORDER.index("base") if name.startswith(UPSTREAM) else
             ORDER.index(name) if name in ORDER else len(ORDER), name)
 
 

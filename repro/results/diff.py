@@ -56,6 +56,7 @@ class Facts:
     metrics: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     unknown: set[str] = field(default_factory=set)  # input groups one side could not say
+    unresolved: set[str] = field(default_factory=set)  # specs it names but could not read
     # code and environment per record (by role path): compared over the records both sides
     # could read, since a source may not reach every record (MLflow has no prepare records)
     by_role: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -78,23 +79,26 @@ def _train_chain(result: Result, tree: Node) -> list[tuple[str, Node]]:
     return out
 
 
-def _spec_chain_inputs(f: Facts, result: Result, chain: list[tuple[str, Node]]) -> None:
-    """The base specs the records do not reach, resolved from specs (an unbuilt result, or
-    a chain whose base record is not here): their spec and data fields, never less."""
-    from repro.results.unbuilt import base_name, spec_chain
+def _upstream_inputs(f: Facts, result: Result, tree: Node) -> None:
+    """The fields of every spec the result is built from or uses: from their records where
+    the ancestry reaches them, else resolved from specs (an unbuilt result, or a record not
+    here), so both sides know the same things."""
+    from repro.results.unbuilt import catalog_lookup, upstream_specs
 
-    if chain:
-        last = chain[-1][1].record
-        params = last.params if isinstance(last, StageLineage) else None
-        catalog = result.catalog or {}
-        if base_name(params) and not catalog:
-            catalog = result.source.params() or {}
-    else:
-        params, catalog = result.spec_params(), result.catalog or {}
-    for name, spec, dataset in spec_chain(catalog, params):
-        if any(p == f"base:{name}:" for p, _ in chain):
-            continue
-        f.inputs.update(spec_inputs(spec, dataset, f"base:{name}:"))
+    known = {n.record.spec: (n.record.params, n.record.dataset) for _, n in walk(tree)
+             if n.kind == "train" and isinstance(n.record, StageLineage) and not n.repeat}
+    catalog: list[Any] = []
+
+    def lookup(name: str):
+        if name in known:
+            return known[name]
+        if not catalog:
+            catalog.append(result.catalog or result.source.params() or {})
+        return catalog_lookup(catalog[0])(name)
+
+    found, f.unresolved = upstream_specs(result.spec_params(), lookup)
+    for prefix, _, spec, dataset in found:
+        f.inputs.update(spec_inputs(spec, dataset, prefix))
 
 
 def facts(result: Result) -> Facts:
@@ -146,8 +150,6 @@ def facts(result: Result) -> Facts:
     chain = _train_chain(result, tree)
     for prefix, node in chain:
         r = node.record
-        if prefix:
-            f.inputs.update(spec_inputs(r.params, r.dataset, prefix))
         _data_facts(f, r, prefix)
         _output_facts(f, node, prefix)
         base = r.inputs.base_model
@@ -155,7 +157,7 @@ def facts(result: Result) -> Facts:
             f.inputs[f"{prefix}base_model.{base.kind}"] = base.ref
             f.inputs[f"{prefix}base_model.revision"] = base.revision
             f.inputs[f"{prefix}base_model.sha256"] = base.sha256
-    _spec_chain_inputs(f, result, chain)
+    _upstream_inputs(f, result, tree)
     f.metrics.update({k: v for k, v in flatten(result.metrics or {}, "metrics").items()
                       if isinstance(v, (int, float)) and not isinstance(v, bool)})
     f.metrics.update({k: v for k, v in flatten(result.train_metrics or {}, "train").items()
@@ -271,9 +273,10 @@ def compare(a: Result, b: Result) -> Diff:
     fa.inputs.update(_code_and_env(fa, roles))
     fb.inputs.update(_code_and_env(fb, roles))
     one_sided = sorted(set(fa.by_role) ^ set(fb.by_role)) if a.records and b.records else []
+    unread = fa.unresolved | fb.unresolved
     inputs = []
     for key in sorted(set(fa.inputs) | set(fb.inputs)):
-        if category(key) in unknown:
+        if category(key) in unknown or (":" in key and key.split(":")[1] in unread):
             continue
         va, vb = fa.inputs.get(key, MISSING), fb.inputs.get(key, MISSING)
         if va != vb:
@@ -294,6 +297,7 @@ def compare(a: Result, b: Result) -> Diff:
     ]
     not_compared = [NOT_KNOWN.get(u, u) for u in sorted(unknown)]
     not_compared += [f"code and environment of {r} (one side only)" for r in one_sided]
+    not_compared += [f"spec {n} (one side cannot read it)" for n in sorted(unread)]
     return Diff(a, b, inputs, outputs, metrics, provenance, not_compared)
 
 

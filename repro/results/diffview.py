@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from repro.results.causes import VERDICT, short
+from repro.results.causes import UPSTREAM, VERDICT, short
 
 if TYPE_CHECKING:
     from repro.results.diff import Diff
@@ -56,7 +56,7 @@ def verdict_line(d: Diff) -> str:
 def input_rows(d: Diff, expand: bool) -> list[list[str]]:
     rows: list[list[str]] = []
     for g, items in d.groups().items():
-        if g.startswith("base ") and not expand:
+        if g.startswith(UPSTREAM) and not expand:
             names = ", ".join(_leaf(i["key"]) for i in items[:2])
             more = ", …" if len(items) > 2 else ""
             rows.append([g, f"{len(items)} field(s): {names}{more}", "", ""])
@@ -76,7 +76,7 @@ def render(d: Diff, expand: bool = False, verdict: bool = True) -> str:
     if d.inputs:
         lines.append(f"{len(d.inputs)} input(s) differ{skipped}:")
         lines.append(table(["cause", "input", "A", "B"], input_rows(d, expand)))
-        if not expand and any(g.startswith("base ") for g in d.groups()):
+        if not expand and any(g.startswith(UPSTREAM) for g in d.groups()):
             lines.append(style("(a base spec's fields are collapsed: --expand lists them)",
                                "dim"))
     else:

@@ -19,7 +19,7 @@ from repro.contract import paths
 from repro.results.causes import flatten, group, group_rank, spec_inputs
 from repro.results.snapshot import Snapshot, snapshot
 from repro.results.sources import json_object
-from repro.results.unbuilt import spec_chain
+from repro.results.unbuilt import catalog_lookup, upstream_specs
 
 CODE_DIRS = ("repro/", "runners/")
 
@@ -44,8 +44,8 @@ def _packages(snap: Snapshot) -> dict[str, str]:
 def inputs(snap: Snapshot, name: str, packages: bool) -> dict[str, Any]:
     spec = snap.specs[name]
     out = spec_inputs(spec, snap.datasets.get(spec.get("data")), "")
-    for base, bspec, bdata in spec_chain(snap.params, spec):
-        out.update(spec_inputs(bspec, bdata, f"base:{base}:"))
+    for prefix, _, other, dataset in upstream_specs(spec, catalog_lookup(snap.params))[0]:
+        out.update(spec_inputs(other, dataset, prefix))
     env = False
     for st in snap.upstream(own_stages(snap, name)):
         for dep in snap.stages[st].deps:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from repro.results.causes import VERDICT
+from repro.results.causes import UPSTREAM, VERDICT
 from repro.results.causes import short as _short
 from repro.results.revdiff import Change, RevDiff, why_not_compared
 
@@ -50,7 +50,7 @@ def verdict_line(d: RevDiff) -> str:
 def _cause_rows(c: Change, expand: bool) -> list[list[str]]:
     rows = []
     for g, items in c.groups().items():
-        if g.startswith("base ") and not expand:
+        if g.startswith(UPSTREAM) and not expand:
             names = ", ".join(i["key"].rsplit(":", 1)[-1] for i in items[:2])
             rows.append([g, f"{len(items)} field(s): {names}{', …' if len(items) > 2 else ''}",
                          "", ""])

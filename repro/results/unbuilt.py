@@ -2,13 +2,14 @@
 
 ``repro diff`` compares like with like: when one side was never built here (or its outputs are
 not in the local DVC cache), both sides are compared by their resolved specs, the base chain
-resolved from specs too (``spec_chain``). The spec comes from what that source compiles to:
+resolved from specs too (``upstream_specs``). The spec comes from what that source compiles to:
 the workspace's specs compiled in memory now (so a spec not yet compiled, or edited since,
 is seen as it is), or the ``params.yaml`` a git revision committed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from repro.contract import paths
@@ -98,16 +99,62 @@ def base_name(spec: dict[str, Any] | None) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def spec_chain(catalog: dict[str, Any], spec: dict[str, Any] | None
-               ) -> list[tuple[str, dict[str, Any], dict[str, Any] | None]]:
-    """(name, spec, dataset) for each base spec up the chain, nearest first."""
-    specs, datasets = catalog.get("specs") or {}, catalog.get("datasets") or {}
-    out: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
-    seen: set[str] = set()
-    name = base_name(spec)
-    while name and name not in seen and name in specs:
-        seen.add(name)
-        base = specs[name]
-        out.append((name, base, datasets.get(base.get("data"))))
-        name = base_name(base)
+def spec_refs(spec: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The other specs a spec reads: ("base", its model's base spec) and ("uses", any other
+    ``{spec: NAME}`` it names, e.g. a GRPO reward model), in order."""
+    out: list[tuple[str, str]] = []
+    base = base_name(spec)
+    if base:
+        out.append(("base", base))
+
+    def walk(value: Any, path: tuple[str, ...]) -> None:
+        if isinstance(value, dict):
+            ref = value.get("spec")
+            if isinstance(ref, str) and path != ("model", "base"):
+                out.append(("uses", ref))
+            for k, v in value.items():
+                walk(v, (*path, str(k)))
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, path)
+
+    walk(spec or {}, ())
     return out
+
+
+Lookup = Callable[[str], "tuple[dict[str, Any], dict[str, Any] | None] | None"]
+
+
+def upstream_specs(spec: dict[str, Any] | None, lookup: Lookup
+                   ) -> tuple[list[tuple[str, str, dict[str, Any], dict[str, Any] | None]],
+                              set[str]]:
+    """(prefix, name, spec, dataset) for every spec this one is built from (``base:NAME:``,
+    up the chain of bases) or uses (``uses:NAME:``), each once, nearest first; and the names
+    referenced that ``lookup`` (name -> (spec, dataset) or None) could not resolve."""
+    out: list[tuple[str, str, dict[str, Any], dict[str, Any] | None]] = []
+    seen: set[str] = set()
+    missing: set[str] = set()
+    todo = [(kind == "base", name) for kind, name in spec_refs(spec)]
+    while todo:
+        via_bases, name = todo.pop(0)
+        if name in seen or name in missing:
+            continue
+        got = lookup(name)
+        if got is None:
+            missing.add(name)
+            continue
+        seen.add(name)
+        other, dataset = got
+        out.append((f"{'base' if via_bases else 'uses'}:{name}:", name, other, dataset))
+        todo += [(via_bases and kind == "base", n) for kind, n in spec_refs(other)]
+    return out, missing
+
+
+def catalog_lookup(catalog: dict[str, Any]) -> Lookup:
+    specs, datasets = catalog.get("specs") or {}, catalog.get("datasets") or {}
+
+    def lookup(name: str):
+        spec = specs.get(name)
+        return None if spec is None else (spec, datasets.get(spec.get("data")))
+
+    return lookup

@@ -202,3 +202,21 @@ def test_the_verdict_line_is_last_and_unique(tmp_path, capsys, variant_):
     assert {"identical": "verdict: identical", "failure": "verdict: REPRODUCIBILITY FAILURE",
             "inputs": "verdict: inputs differ: 1 input(s) (packages 1); outputs identical"
             }[variant_] in verdict
+
+
+def test_specs_a_spec_reads_are_resolved_once_each():
+    """Bases up the chain are `base:`, any other spec named (a GRPO reward model) `uses:`;
+    a spec that cannot be read is reported, not compared."""
+    from repro.results.unbuilt import catalog_lookup, upstream_specs
+
+    catalog = {"specs": {
+        "pre": {"data": "d1"},
+        "sft": {"data": "d2", "model": {"base": {"spec": "pre"}}},
+        "rm": {"data": "d3", "model": {"base": {"spec": "sft"}}},
+        "grpo": {"data": "d2", "model": {"base": {"spec": "sft"}},
+                 "train": {"reward": [{"spec": "rm", "weight": 0.5}, {"spec": "gone"}]}},
+    }, "datasets": {"d1": {"x": 1}, "d2": {"x": 2}, "d3": {"x": 3}}}
+    found, missing = upstream_specs(catalog["specs"]["grpo"], catalog_lookup(catalog))
+    assert [(p, d) for p, _, _, d in found] == [
+        ("base:sft:", {"x": 2}), ("uses:rm:", {"x": 3}), ("base:pre:", {"x": 1})]
+    assert missing == {"gone"}
