@@ -77,10 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a spec name or file, a run directory, REV:specs/x.yaml or an MLflow "
                     "run id")
     d = add("diff", results.cmd_diff, "every input that differs between two results, next to the "
-            "metric deltas (exit 1: same inputs, different outputs)")
+            "metric deltas; or, given git revisions, every result added, removed or changed "
+            "between them (exit 1: same inputs, different outputs)")
     d.add_argument("a", metavar="A", help="a spec name or file, a run directory, "
-                   "REV:specs/x.yaml or an MLflow run id")
-    d.add_argument("b", metavar="B", help="the same kinds as A")
+                   "REV:specs/x.yaml, an MLflow run id; or a git revision")
+    d.add_argument("b", metavar="B", nargs="?", help="the same kinds as A (with a revision A: "
+                   "another revision; default the workspace)")
+    d.add_argument("--expand", action="store_true",
+                   help="list every differing field of a base spec (collapsed by default)")
+    d.add_argument("--md", action="store_true",
+                   help="Markdown, for a pull-request comment (whole revisions)")
     v = add("verify", results.cmd_verify, "rebuild a result in a scratch copy at its recorded "
             "commit; exit 0 only when it comes out the same")
     v.add_argument("result", metavar="SPEC|RESULT", help="a spec name or file, or a run directory")
@@ -96,7 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # `repro diff A --json B`: argparse gives an optional second positional nothing
+        # when an option comes between the two
+        if (getattr(args, "command", None) == "diff" and args.b is None and len(extra) == 1
+                and not extra[0].startswith("-")):
+            args.b = extra[0]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args)
     except SpecErrors as e:

@@ -53,16 +53,47 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from repro.results.diff import compare, render
-    from repro.results.result import load_result
+    from repro.results.sources import parse_ref
 
     cwd = Path(args.C) if args.C else None
-    d = compare(load_result(args.a, cwd), load_result(args.b, cwd))
+    a = parse_ref(args.a, cwd)
+    b = parse_ref(args.b, cwd) if args.b else None
+    if a.kind == "revision" and (b is None or b.kind == "revision"):
+        return _diff_revisions(args, a, b)
+    if b is None:
+        raise ReproError(f"{args.a}: a result needs another to compare with (repro diff A B); "
+                         "one git revision is compared with the workspace (repro diff REV)")
+    if "revision" in (a.kind, b.kind):
+        rev = args.a if a.kind == "revision" else args.b
+        raise ReproError(f"{rev}: a git revision, compared with a result: give two results "
+                         f"(REV:specs/<name>.yaml names one at a revision) or two revisions")
+    return _diff_results(args, a, b)
+
+
+def _diff_results(args: argparse.Namespace, a, b) -> int:
+    from repro.results.diff import compare, render
+    from repro.results.result import load_ref
+
+    d = compare(load_ref(a), load_ref(b))
     if args.json:
         print(json.dumps(d.as_dict(), indent=2, default=str))
     else:
-        print(render(d))
+        print(render(d, expand=args.expand))
     return EXIT_FAILED if d.verdict == "reproducibility failure" else EXIT_OK
+
+
+def _diff_revisions(args: argparse.Namespace, a, b) -> int:
+    from repro.results.revdiff import compare_revisions
+    from repro.results.revview import render_markdown, render_text
+
+    d = compare_revisions(a.root, a.text, b.text if b else None)
+    if args.json:
+        print(json.dumps(d.as_dict(), indent=2, default=str))
+    elif args.md:
+        print(render_markdown(d, expand=args.expand))
+    else:
+        print(render_text(d, expand=args.expand))
+    return EXIT_FAILED if d.failures else EXIT_OK
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -77,7 +108,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return EXIT_OK if v.reproduced else EXIT_FAILED
     for note in v.notes:
         print(style(f"note: {note}", "dim"))
-    print(render(v.diff))
+    print(render(v.diff, verdict=False))
     print()
     mode = ("bit for bit (same hardware)" if v.same_hardware
             else f"within rel {REL_TOL} / abs {ABS_TOL} (different hardware)")

@@ -3,10 +3,11 @@
 Each result is reduced to four flat maps:
 
 - **inputs**, the causes: spec fields by path (``spec.train.optimizer.lr``), data fields
-  (``data.split.test``) and the raw data's content hash, per role (the result itself,
-  then ``base:`` for the spec its model was built on, ``base:base:`` ...); and over the
-  whole ancestry the code (sha256 per source file), the environment (Python, platform,
-  every package in ``env.lock``), the hardware and the relevant environment variables;
+  (``data.split.test``) and the raw data's content hash; the same for each base spec up the
+  chain, prefixed with its name (``base:tiny-pretrain:spec.train.max_steps``, shown under the
+  cause ``base tiny-pretrain``); and over the whole ancestry the code (sha256 per source
+  file), the environment (Python, platform, every package in ``env.lock``), the hardware and
+  the relevant environment variables;
 - **outputs**, what the inputs produced: prepared data hash, weights, metrics and log
   files (sha256), per role;
 - **metrics**, the numbers in metrics.json and train_metrics.json;
@@ -14,9 +15,12 @@ Each result is reduced to four flat maps:
   MLflow run ids): shown, never counted as an input, because the code that ran is
   already compared file by file, and a commit changes with every edit of a spec.
 
-Identical inputs with different outputs is a reproducibility failure: said loudly, and
-the exit code is 1. Reads records through ``repro.contract.records`` (pydantic), and PyYAML
-for REV:path results: no ML stack.
+Like with like: a result without lineage records is known by its spec alone (its base chain
+resolved from specs, ``repro.results.unbuilt``), so what only a build records (code,
+packages, hardware, content hashes) is not compared for either side. Identical inputs with
+different outputs is a reproducibility failure: said loudly, and the exit code is 1. Reads
+records through ``repro.contract.records`` (pydantic), and PyYAML for REV:path results: no
+ML stack. The text view is ``repro.results.diffview``.
 """
 
 from __future__ import annotations
@@ -26,19 +30,10 @@ from typing import Any
 
 from repro.contract.records import Manifest, StageLineage
 from repro.results.ancestry import Node, ancestry, walk
+from repro.results.causes import category, flatten, group, group_rank, spec_inputs
 from repro.results.result import Result
 
 MISSING = None
-
-
-def flatten(value: Any, prefix: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if isinstance(value, dict) and value:
-        for k, v in value.items():
-            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-    else:
-        out[prefix] = value
-    return out
 
 
 def _merge_into(dst: dict[str, set], key: str, value: Any) -> None:
@@ -61,36 +56,49 @@ class Facts:
     metrics: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     unknown: set[str] = field(default_factory=set)  # input groups one side could not say
+    unresolved: set[str] = field(default_factory=set)  # specs it names but could not read
     # code and environment per record (by role path): compared over the records both sides
     # could read, since a source may not reach every record (MLflow has no prepare records)
     by_role: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _spec_inputs(params: dict | None, dataset: dict | None, prefix: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    params = dict(params or {})
-    params.pop("data", None)  # the dataset key: a hash of the data section, compared below
-    out.update(flatten(params, f"{prefix}spec"))
-    dataset = dict(dataset or {})
-    if dataset.get("seed") == params.get("seed"):
-        dataset.pop("seed", None)  # the spec's seed, inherited: already compared
-    out.update(flatten(dataset, f"{prefix}data"))
-    return out
-
-
 def _train_chain(result: Result, tree: Node) -> list[tuple[str, Node]]:
-    """(prefix, train node) for the result's own train record and each base spec's."""
+    """(prefix, train node) for the result's own train record and each base spec's; a base
+    spec's prefix names it: ``base:tiny-pretrain:``."""
     out: list[tuple[str, Node]] = []
     if tree.kind == "train":
         node: Node | None = tree
     else:
         node = next((n for role, n in tree.children if role == "model"), None)
     prefix = ""
-    while node is not None and node.record is not None:
+    while node is not None and isinstance(node.record, StageLineage):
         out.append((prefix, node))
-        prefix += "base:"
         node = next((n for role, n in node.children if role == "base_model"), None)
+        if node is not None and isinstance(node.record, StageLineage):
+            prefix = f"base:{node.record.spec}:"
     return out
+
+
+def _upstream_inputs(f: Facts, result: Result, tree: Node) -> None:
+    """The fields of every spec the result is built from or uses: from their records where
+    the ancestry reaches them, else resolved from specs (an unbuilt result, or a record not
+    here), so both sides know the same things."""
+    from repro.results.unbuilt import catalog_lookup, upstream_specs
+
+    known = {n.record.spec: (n.record.params, n.record.dataset) for _, n in walk(tree)
+             if n.kind == "train" and isinstance(n.record, StageLineage) and not n.repeat}
+    catalog: list[Any] = []
+
+    def lookup(name: str):
+        if name in known:
+            return known[name]
+        if not catalog:
+            catalog.append(result.catalog or result.source.params() or {})
+        return catalog_lookup(catalog[0])(name)
+
+    found, f.unresolved = upstream_specs(result.spec_params(), lookup)
+    for prefix, _, spec, dataset in found:
+        f.inputs.update(spec_inputs(spec, dataset, prefix))
 
 
 def facts(result: Result) -> Facts:
@@ -128,22 +136,20 @@ def facts(result: Result) -> Facts:
     if not have_runs:
         f.unknown.update({"hardware", "envvar"})
     if not have_records:
-        f.unknown.update({"code", "env", "hardware", "envvar"})
+        # known from a spec: its fields, its data's fields, its base chain's; not what a
+        # build records (code, packages, hardware, content hashes)
+        f.unknown.update({"code", "env", "hardware", "envvar", "raw", "base_model"})
     f.inputs.update(_collapse(hw))
     f.inputs.update(_collapse(envvars))
 
-    # per role: the spec, the data and its raw content, a non-spec base model
-    if tree.record is None:
-        f.inputs.update(_spec_inputs(result.spec_params(), result.dataset_params(), ""))
-    else:
-        f.inputs.update(_spec_inputs(result.spec_params(), result.dataset_params(), ""))
-        own = tree.record
-        _data_facts(f, own, "")
+    # per spec up the chain: the spec, the data and its raw content, a non-spec base model
+    f.inputs.update(spec_inputs(result.spec_params(), result.dataset_params(), ""))
+    if tree.record is not None:
+        _data_facts(f, tree.record, "")
         _output_facts(f, tree, "")
-    for prefix, node in _train_chain(result, tree):
+    chain = _train_chain(result, tree)
+    for prefix, node in chain:
         r = node.record
-        if prefix:
-            f.inputs.update(_spec_inputs(r.params, r.dataset, prefix))
         _data_facts(f, r, prefix)
         _output_facts(f, node, prefix)
         base = r.inputs.base_model
@@ -151,6 +157,7 @@ def facts(result: Result) -> Facts:
             f.inputs[f"{prefix}base_model.{base.kind}"] = base.ref
             f.inputs[f"{prefix}base_model.revision"] = base.revision
             f.inputs[f"{prefix}base_model.sha256"] = base.sha256
+    _upstream_inputs(f, result, tree)
     f.metrics.update({k: v for k, v in flatten(result.metrics or {}, "metrics").items()
                       if isinstance(v, (int, float)) and not isinstance(v, bool)})
     f.metrics.update({k: v for k, v in flatten(result.train_metrics or {}, "train").items()
@@ -192,31 +199,57 @@ class Diff:
         return not self.inputs
 
     @property
+    def outputs_compared(self) -> bool:
+        return bool(self.a.records and self.b.records)
+
+    @property
     def identical_outputs(self) -> bool:
-        return not self.outputs and all(m["a"] == m["b"] for m in self.metrics)
+        return (self.outputs_compared and not self.outputs
+                and all(m["a"] == m["b"] for m in self.metrics))
+
+    @property
+    def unbuilt(self) -> list[tuple[str, Result]]:
+        """The sides without lineage records ("A", result), compared by their spec."""
+        return [(side, r) for side, r in (("A", self.a), ("B", self.b)) if not r.records]
 
     @property
     def verdict(self) -> str:
-        if self.identical_inputs and self.identical_outputs:
+        if self.inputs:
+            return "inputs differ"
+        if not self.outputs_compared:
+            return "outputs not compared"
+        if self.identical_outputs:
             return "identical"
-        if self.identical_inputs:
-            return "reproducibility failure"
-        return "inputs differ"
+        return "reproducibility failure"
+
+    def groups(self) -> dict[str, list[dict[str, Any]]]:
+        """The differing inputs by cause, in a fixed order."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for row in self.inputs:
+            out.setdefault(row["group"], []).append(row)
+        return dict(sorted(out.items(), key=lambda kv: group_rank(kv[0])))
 
     def as_dict(self) -> dict[str, Any]:
+        from repro.results.diffview import verdict_line
+
         return {
             "a": _side(self.a), "b": _side(self.b),
             "verdict": self.verdict,
+            "verdict_line": verdict_line(self),
             "identical_inputs": self.identical_inputs,
+            "outputs_compared": self.outputs_compared,
             "identical_outputs": self.identical_outputs,
-            "inputs": self.inputs, "outputs": self.outputs, "metrics": self.metrics,
+            "causes": {g: [r["key"] for r in rows] for g, rows in self.groups().items()},
+            "inputs": [{k: v for k, v in row.items() if k != "group"} for row in self.inputs],
+            "outputs": self.outputs, "metrics": self.metrics,
             "provenance": self.provenance, "not_compared": self.not_compared,
         }
 
 
 def _side(r: Result) -> dict[str, Any]:
     return {"label": r.label, "spec": r.spec, "source": r.source.label,
-            "stages": sorted(r.records), "notes": r.notes}
+            "stages": sorted(r.records), "built": bool(r.records),
+            "missing": r.missing, "remedy": r.remedy, "notes": r.notes}
 
 
 def _code_and_env(f: Facts, roles: set[str]) -> dict[str, Any]:
@@ -228,8 +261,9 @@ def _code_and_env(f: Facts, roles: set[str]) -> dict[str, Any]:
     return _collapse(multi)
 
 
-def _group(key: str) -> str:
-    return key.split(":")[-1].split(".")[0]
+NOT_KNOWN = {"code": "code", "env": "packages", "hardware": "hardware",
+             "envvar": "environment variables", "raw": "raw data hashes",
+             "base_model": "base model hashes"}
 
 
 def compare(a: Result, b: Result) -> Diff:
@@ -238,14 +272,15 @@ def compare(a: Result, b: Result) -> Diff:
     roles = set(fa.by_role) & set(fb.by_role)
     fa.inputs.update(_code_and_env(fa, roles))
     fb.inputs.update(_code_and_env(fb, roles))
-    one_sided = sorted(set(fa.by_role) ^ set(fb.by_role))
+    one_sided = sorted(set(fa.by_role) ^ set(fb.by_role)) if a.records and b.records else []
+    unread = fa.unresolved | fb.unresolved
     inputs = []
     for key in sorted(set(fa.inputs) | set(fb.inputs)):
-        if _group(key) in unknown:
+        if category(key) in unknown or (":" in key and key.split(":")[1] in unread):
             continue
         va, vb = fa.inputs.get(key, MISSING), fb.inputs.get(key, MISSING)
         if va != vb:
-            inputs.append({"key": key, "a": va, "b": vb})
+            inputs.append({"key": key, "group": group(key), "a": va, "b": vb})
     outputs = []
     for key in sorted(set(fa.outputs) & set(fb.outputs)):
         if fa.outputs[key] != fb.outputs[key]:
@@ -260,71 +295,13 @@ def compare(a: Result, b: Result) -> Diff:
         for k in sorted(set(fa.provenance) | set(fb.provenance))
         if fa.provenance.get(k) != fb.provenance.get(k)
     ]
-    not_compared = sorted(unknown) + [f"code and environment of {r} (one side only)"
-                                      for r in one_sided]
+    not_compared = [NOT_KNOWN.get(u, u) for u in sorted(unknown)]
+    not_compared += [f"code and environment of {r} (one side only)" for r in one_sided]
+    not_compared += [f"spec {n} (one side cannot read it)" for n in sorted(unread)]
     return Diff(a, b, inputs, outputs, metrics, provenance, not_compared)
 
 
-# ----------------------------------------------------------------------------- text
+def render(d: Diff, expand: bool = False, verdict: bool = True) -> str:
+    from repro.results.diffview import render as _render
 
-
-def _short(v: Any, n: int = 40) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    s = str(v)
-    if len(s) == 64 and all(c in "0123456789abcdef" for c in s):
-        return s[:12]
-    return s if len(s) <= n else s[: n - 1] + "…"
-
-
-def render(d: Diff) -> str:
-    from repro.ui import style, table
-
-    lines = [f"A: {d.a.label}  ({d.a.source.label})", f"B: {d.b.label}  ({d.b.source.label})"]
-    for side, r in (("A", d.a), ("B", d.b)):
-        lines += [f"{side}: note: {n}" for n in r.notes]
-    lines.append("")
-    if d.inputs:
-        lines.append(f"{len(d.inputs)} input(s) differ:")
-        lines.append(table(["input", "A", "B"],
-                           [[i["key"], _short(i["a"]), _short(i["b"])] for i in d.inputs]))
-    else:
-        lines.append("inputs: identical" + (f" (not compared: {', '.join(d.not_compared)})"
-                                            if d.not_compared else ""))
-    lines.append("")
-    if d.outputs:
-        lines.append(f"{len(d.outputs)} output(s) differ:")
-        lines.append(table(["output", "A", "B"],
-                           [[o["key"], _short(o["a"]), _short(o["b"])] for o in d.outputs]))
-    else:
-        lines.append("outputs: identical (weights, metrics and logs bit for bit)"
-                     if d.a.records and d.b.records else "outputs: not compared")
-    changed = [m for m in d.metrics if m["a"] != m["b"]]
-    if d.metrics:
-        lines.append("")
-        rows = [[m["key"], _short(m["a"]), _short(m["b"]),
-                 "" if m["delta"] is None or m["delta"] == 0 else f"{m['delta']:+.6g}"]
-                for m in (changed or d.metrics)]
-        lines.append("metrics" + ("" if changed else " (all equal)") + ":")
-        lines.append(table(["metric", "A", "B", "delta"], rows, right={1, 2, 3}))
-    if d.provenance:
-        lines.append("")
-        lines.append(style("provenance (not inputs: the code that ran is compared file by "
-                           "file above):", "dim"))
-        lines.append(table(["", "A", "B"],
-                           [[p["key"], _short(p["a"]), _short(p["b"])] for p in d.provenance]))
-    lines.append("")
-    if d.verdict == "identical":
-        lines.append(style("identical: same inputs, same outputs", "green"))
-    elif d.verdict == "reproducibility failure":
-        bar = "!" * 72
-        lines += [style(bar, "red"),
-                  style("REPRODUCIBILITY FAILURE: the inputs are identical but the outputs "
-                        "differ", "red"),
-                  style(bar, "red")]
-    else:
-        lines.append(f"{len(d.inputs)} input(s) differ; "
-                     + ("outputs identical" if d.identical_outputs else "outputs differ"))
-    return "\n".join(lines)
+    return _render(d, expand=expand, verdict=verdict)

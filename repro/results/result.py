@@ -18,8 +18,7 @@ Records of any known version are upgraded by ``repro.contract.records`` as they 
 
 from __future__ import annotations
 
-import json
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,25 +29,16 @@ from repro.errors import ReproError
 from repro.results.sources import (
     GitRevSource,
     MlflowSource,
+    Ref,
     Source,
     WorkspaceSource,
+    json_object,
+    parse_ref,
     read_bytes,
     sha,
 )
 
 STAGES = ("train", "evaluate")
-RUN_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-def json_object(raw: bytes | None) -> dict[str, Any] | None:
-    """A metrics file's content: the JSON object, or None (missing, not JSON, not an object)."""
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 @dataclass
@@ -63,6 +53,9 @@ class Result:
     params: dict[str, Any] | None = None  # specs.<name> when no record has it
     dataset: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    catalog: dict[str, Any] | None = None  # params.yaml's specs + datasets, for an unbuilt one
+    missing: str | None = None  # why there are no lineage records
+    remedy: str | None = None  # how to build or fetch them
 
     @property
     def record(self) -> StageLineage | None:
@@ -130,65 +123,60 @@ def _fill(result: Result, rel_dir: str) -> Result:
     result.metrics = json_object(result.source.read(f"{rel_dir}/{paths.METRICS}"))
     result.train_metrics = json_object(result.source.read(f"{rel_dir}/{paths.TRAIN_METRICS}"))
     if not result.records:
-        params = result.source.params() or {}
-        spec = (params.get("specs") or {}).get(result.spec)
-        if spec is None:
-            raise ReproError(f"{result.label}: no lineage records and no spec '{result.spec}' "
-                             f"in {paths.PARAMS_FILE} ({result.source.label})")
-        result.params = spec
-        result.dataset = (params.get("datasets") or {}).get(spec.get("data"))
-        result.notes.append("no lineage records (never built, or not in the DVC cache): "
-                            "comparing the spec only")
+        from repro.results.unbuilt import from_spec
+
+        from_spec(result)
     return result
 
 
-def _workspace_root(start: Path) -> Path:
-    """The nearest folder at or above ``start`` with specs/ (as repro.spec.workspace.find_root,
-    without importing the schema: diff and lineage stay light)."""
-    here = start.resolve()
-    for folder in (here, *here.parents):
-        if (folder / paths.SPECS_DIR).is_dir():
-            return folder
-    raise ReproError(f"no repro workspace at or above {here} (no '{paths.SPECS_DIR}/' folder)")
+def _workspace_result(ref: Ref) -> Result:
+    result = _fill(Result(ref.text, ref.name, WorkspaceSource(ref.root)),
+                   ref.rel or paths.spec_dir(ref.name).as_posix())
+    if ref.kind in ("spec", "spec-file") and result.record is not None:
+        compiled = ((result.source.params() or {}).get("specs") or {}).get(ref.name)
+        if compiled is not None and compiled != result.record.params:
+            result.notes.append(f"{paths.spec_dir(ref.name)} was built from an older version of "
+                                f"the spec than {paths.PARAMS_FILE} holds now: this compares "
+                                f"the built result (`repro run {ref.name}` rebuilds it)")
+    return result
+
+
+def _rev_result(ref: Ref) -> Result:
+    return _fill(Result(ref.text, ref.name, GitRevSource(ref.root, ref.rev)),
+                 paths.spec_dir(ref.name).as_posix())
+
+
+def _run_dir_result(ref: Ref) -> Result:
+    d = ref.root / ref.rel
+    if not any((d / paths.lineage_file(s)).is_file() for s in STAGES):
+        raise ReproError(f"{ref.text}: no lineage records in this directory")
+    return _workspace_result(ref)
+
+
+def _not_a_result(ref: Ref) -> Result:
+    raise ReproError(f"{ref.text}: a git revision, not a result: name a spec in it "
+                     f"({ref.text}:specs/<name>.yaml), or diff two whole revisions with "
+                     f"`repro diff {ref.text} [REV]`")
+
+
+# how each kind of reference (repro.results.sources.PARSERS) is loaded as a result
+LOADERS: dict[str, Callable[[Ref], Result]] = {
+    "run-dir": _run_dir_result,
+    "spec-file": _workspace_result,
+    "spec": _workspace_result,
+    "rev-path": _rev_result,
+    "mlflow": lambda ref: _mlflow_result(ref.root, ref.text),
+    "revision": _not_a_result,
+}
 
 
 def load_result(text: str, cwd: Path | None = None) -> Result:
     """Resolve what the user typed (spec, run dir, REV:path, MLflow run id) to a Result."""
-    cwd = Path(cwd or Path.cwd())
-    path = Path(text)
-    full = path if path.is_absolute() else cwd / path
-    if full.is_dir():
-        d = full.resolve()
-        if not any((d / paths.lineage_file(s)).is_file() for s in STAGES):
-            raise ReproError(f"{text}: no lineage records in this directory")
-        root = d.parent.parent if d.parent.name == paths.RUNS.name else d.parent
-        return _fill(Result(text, d.name, WorkspaceSource(root)),
-                     d.relative_to(root).as_posix())
-    if full.is_file():
-        if full.suffix in (".yaml", ".yml"):
-            root = _workspace_root(full.parent)
-            return _fill(Result(text, full.stem, WorkspaceSource(root)),
-                         paths.spec_dir(full.stem).as_posix())
-        if full.name.endswith(".lineage.json") or full.name.endswith(".run.json"):
-            return load_result(str(full.parent), cwd)
-        raise ReproError(f"{text}: not a spec, run directory or lineage record")
-    if ":" in text and not RUN_ID.match(text):
-        rev, _, rel = text.partition(":")
-        root = _workspace_root(cwd)
-        name = Path(rel).stem if rel.endswith((".yaml", ".yml")) else Path(rel).name
-        if not name:
-            raise ReproError(f"{text}: expected REV:specs/<name>.yaml (or REV:runs/<name>)")
-        return _fill(Result(text, name, GitRevSource(root, rev)),
-                     paths.spec_dir(name).as_posix())
-    root = _workspace_root(cwd)
-    if RUN_ID.match(text):
-        return _mlflow_result(root, text)
-    if (root / paths.spec_dir(text)).is_dir() or (root / paths.SPECS_DIR / f"{text}.yaml").is_file():
-        return _fill(Result(text, text, WorkspaceSource(root)), paths.spec_dir(text).as_posix())
-    raise ReproError(
-        f"{text}: not a spec, run directory, REV:path or MLflow run id "
-        f"(specs have results under {paths.RUNS}/<name>/)"
-    )
+    return load_ref(parse_ref(text, cwd))
+
+
+def load_ref(ref: Ref) -> Result:
+    return LOADERS[ref.kind](ref)
 
 
 def _mlflow_result(root: Path, run_id: str) -> Result:

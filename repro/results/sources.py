@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -35,6 +38,45 @@ def _yaml(text: str) -> Any:
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+
+
+def dvc_cache_dir(root: Path) -> Path:
+    """``.dvc/cache``, or the ``[cache] dir`` of ``.dvc/config(.local)``."""
+    import configparser
+
+    root = Path(root)
+    cache = root / ".dvc" / "cache"
+    for name in ("config", "config.local"):
+        cfg = configparser.ConfigParser()
+        try:
+            cfg.read(root / ".dvc" / name, encoding="utf-8")
+        except configparser.Error:
+            continue
+        if cfg.has_option("cache", "dir"):
+            d = Path(cfg.get("cache", "dir"))
+            cache = d if d.is_absolute() else (root / ".dvc" / d)
+    return cache
+
+
+def read_cached(cache: Path, md5: str) -> bytes | None:
+    """A file of the DVC cache by its md5 (DVC 3 layout, then DVC 2's)."""
+    for p in (cache / "files" / "md5" / md5[:2] / md5[2:], cache / md5[:2] / md5[2:]):
+        try:
+            return p.read_bytes()
+        except OSError:
+            continue
+    return None
+
+
+def json_object(raw: bytes | None) -> dict[str, Any] | None:
+    """A metrics file's content: the JSON object, or None (missing, not JSON, not an object)."""
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 class Source:
@@ -91,31 +133,10 @@ class GitRevSource(Source):
                 for out in stage.get("outs") or []:
                     if out.get("md5"):
                         self.outs[out["path"]] = out["md5"]
-        self.cache = self._cache_dir()
-
-    def _cache_dir(self) -> Path:
-        """``.dvc/cache``, or the ``[cache] dir`` of ``.dvc/config(.local)``."""
-        import configparser
-
-        cache = self.root / ".dvc" / "cache"
-        for name in ("config", "config.local"):
-            cfg = configparser.ConfigParser()
-            try:
-                cfg.read(self.root / ".dvc" / name, encoding="utf-8")
-            except configparser.Error:
-                continue
-            if cfg.has_option("cache", "dir"):
-                d = Path(cfg.get("cache", "dir"))
-                cache = d if d.is_absolute() else (self.root / ".dvc" / d)
-        return cache
+        self.cache = dvc_cache_dir(root)
 
     def _cached(self, md5: str) -> bytes | None:
-        for p in (self.cache / "files" / "md5" / md5[:2] / md5[2:], self.cache / md5[:2] / md5[2:]):
-            try:
-                return p.read_bytes()
-            except OSError:
-                continue
-        return None
+        return read_cached(self.cache, md5)
 
     def read(self, rel: str, sha256: str | None = None) -> bytes | None:
         if rel in self.outs:
@@ -184,3 +205,115 @@ class MlflowSource(Source):
             if sha256 is None or sha(raw) == sha256:
                 return raw
         return None
+
+
+# ----------------------------------------------------------------------------- references
+#
+# What a user may type to name a result (``repro diff A B``, ``repro lineage X``) or a whole
+# revision (``repro diff REV [REV]``). Each parser below recognises one kind and returns a
+# ``Ref`` (or None to let the next one try); ``parse_ref`` tries them in order. To add a kind
+# (a sweep trial, say), add a parser to ``PARSERS`` and a loader for its kind in
+# ``repro.results.result.LOADERS``.
+
+RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass
+class Ref:
+    """A parsed reference: ``kind`` says which parser recognised it."""
+
+    kind: str  # run-dir | spec-file | rev-path | mlflow | spec | revision (| what plugins add)
+    text: str  # what the user typed
+    root: Path  # the workspace (or the clone holding a run directory)
+    name: str = ""  # the spec the result belongs to (empty for a revision)
+    rev: str = ""  # a git revision (rev-path, revision)
+    rel: str = ""  # a workspace-relative directory (run-dir)
+
+
+def workspace_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` with specs/ (as repro.spec.workspace.find_root,
+    without importing the schema: diff and lineage stay light)."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        if (folder / paths.SPECS_DIR).is_dir():
+            return folder
+    raise ReproError(f"no repro workspace at or above {here} (no '{paths.SPECS_DIR}/' folder)")
+
+
+def _full(text: str, cwd: Path) -> Path:
+    p = Path(text)
+    return p if p.is_absolute() else cwd / p
+
+
+def _run_dir(text: str, cwd: Path) -> Ref | None:
+    full = _full(text, cwd)
+    if full.is_file() and full.name.endswith((".lineage.json", ".run.json")):
+        full = full.parent
+    if not full.is_dir():
+        return None
+    d = full.resolve()
+    if (d / paths.SPECS_DIR).is_dir() and not any((d / paths.lineage_file(s)).is_file()
+                                                  for s in ("train", "evaluate")):
+        return None  # a workspace, not a run directory
+    root = d.parent.parent if d.parent.name == paths.RUNS.name else d.parent
+    return Ref("run-dir", text, root, d.name, rel=d.relative_to(root).as_posix())
+
+
+def _spec_file(text: str, cwd: Path) -> Ref | None:
+    full = _full(text, cwd)
+    if not (full.is_file() and full.suffix in (".yaml", ".yml")):
+        return None
+    return Ref("spec-file", text, workspace_root(full.parent), full.stem)
+
+
+def _rev_path(text: str, cwd: Path) -> Ref | None:
+    if ":" not in text or RUN_ID_RE.match(text) or _full(text, cwd).exists():
+        return None
+    rev, _, rel = text.partition(":")
+    name = Path(rel).stem if rel.endswith((".yaml", ".yml")) else Path(rel).name
+    if not rev or not name:
+        raise ReproError(f"{text}: expected REV:specs/<name>.yaml (or REV:runs/<name>)")
+    return Ref("rev-path", text, workspace_root(cwd), name, rev=rev)
+
+
+def _mlflow(text: str, cwd: Path) -> Ref | None:
+    return Ref("mlflow", text, workspace_root(cwd), rev="") if RUN_ID_RE.match(text) else None
+
+
+def _spec_name(text: str, cwd: Path) -> Ref | None:
+    if "/" in text or text.startswith("."):
+        return None
+    root = workspace_root(cwd)
+    if ((root / paths.spec_dir(text)).is_dir()
+            or (root / paths.SPECS_DIR / f"{text}.yaml").is_file()):
+        return Ref("spec", text, root, text)
+    return None
+
+
+def _revision(text: str, cwd: Path) -> Ref | None:
+    root = workspace_root(cwd)
+    commit = git(root, "rev-parse", "--verify", "-q", f"{text}^{{commit}}")
+    return Ref("revision", text, root, rev=commit.strip()) if commit else None
+
+
+PARSERS: list[Callable[[str, Path], Ref | None]] = [
+    _run_dir, _spec_file, _rev_path, _mlflow, _spec_name, _revision,
+]
+
+
+def parse_ref(text: str, cwd: Path | None = None) -> Ref:
+    """What ``text`` names: the first parser of ``PARSERS`` that recognises it."""
+    cwd = Path(cwd or Path.cwd())
+    for parser in PARSERS:
+        ref = parser(text, cwd)
+        if ref is not None:
+            return ref
+    full = _full(text, cwd)
+    if full.is_dir():
+        raise ReproError(f"{text}: no lineage records in this directory")
+    if full.is_file():
+        raise ReproError(f"{text}: not a spec, run directory or lineage record")
+    raise ReproError(
+        f"{text}: not a spec, run directory, REV:path, MLflow run id or git revision "
+        f"(specs have results under {paths.RUNS}/<name>/)"
+    )

@@ -49,8 +49,10 @@ def variant(**changes: Any) -> dict[str, Any]:
     return v
 
 
-def write_result(root: Path, name: str = "s", v: dict[str, Any] | None = None) -> Path:
-    """Write runs/<name>/ (train + evaluate) and the prepare record under ``root``."""
+def write_result(root: Path, name: str = "s", v: dict[str, Any] | None = None,
+                 base: str | None = None) -> Path:
+    """Write runs/<name>/ (train + evaluate) and the prepare record under ``root``; with
+    ``base``, its model is built on that spec's (already written) result."""
     v = v or BASE
     key = v["params"]["data"]
     env = {"source": "env.lock", "lock": {"path": "env.lock", "sha256": sha(repr(v["packages"]))},
@@ -69,16 +71,22 @@ def write_result(root: Path, name: str = "s", v: dict[str, Any] | None = None) -
     data = {"key": key, "path": f"runs/_data/{key}", "data_hash": v["data_hash"],
             "raw_hash": v["raw"], "record": {"path": f"runs/_data/{key}/lineage.json",
                                                "sha256": prep_sha}}
-    base = {"kind": "config", "ref": "config", "revision": None, "sha256": "cfg"}
+    base_model = {"kind": "config", "ref": "config", "revision": None, "sha256": "cfg"}
+    if base is not None:
+        rec = root / "runs" / base / "train.lineage.json"
+        model = json.loads(rec.read_text())["outputs"][f"runs/{base}/model"]
+        base_model = {"kind": "spec", "ref": f"runs/{base}/model", "spec": base,
+                      "sha256": model, "record": {"path": f"runs/{base}/train.lineage.json",
+                                                  "sha256": sha(rec.read_text())}}
     train = {**common, "stage": "train", "command": f"python -m runners.train {name}",
-             "inputs": {"data": data, "base_model": base},
+             "inputs": {"data": data, "base_model": base_model},
              "outputs": {f"runs/{name}/model": v["model"],
                          f"runs/{name}/train_metrics.json": "tm-" + v["model"]}}
     train_sha = dump(d / "train.lineage.json", train)
     mpath = d / "metrics.json"
     metrics_sha = dump(mpath, v["metrics"])
     ev = {**common, "stage": "evaluate", "command": f"python -m runners.evaluate {name}",
-          "inputs": {"data": data, "base_model": base,
+          "inputs": {"data": data, "base_model": base_model,
                      "model": {"path": f"runs/{name}/model", "sha256": v["model"],
                                "record": {"path": f"runs/{name}/train.lineage.json",
                                           "sha256": train_sha}}},

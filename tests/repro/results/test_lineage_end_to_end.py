@@ -1,6 +1,8 @@
 """End to end through DVC and MLflow: a forced rebuild leaves dvc.lock unchanged, `repro
 verify` rebuilds from scratch and exits 0, `repro diff` reads an old revision from the DVC
-cache, and planted secrets appear nowhere. One test: it pays process start-up per stage."""
+cache, an unbuilt copy is one input away from the built spec however either is named, a whole
+revision diff names the changed field and the metric deltas, and planted secrets appear
+nowhere. One test: it pays process start-up per stage."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 from tests.conftest import make_workspace
 from tests.specs import spec
@@ -91,3 +95,26 @@ def test_rebuild_verify_diff_and_no_secrets(tmp_path):
         raw = f.read_bytes()
         for needle in needles:
             assert needle.encode() not in raw, f"{needle} leaked into {f}"
+
+    # auditing with real records: an unbuilt copy at another lr is one differing input from
+    # the built result, named by spec, run directory, revision or MLflow run id
+    doc = yaml.safe_load((ws / "specs/pre.yaml").read_text())
+    doc["train"]["optimizer"]["lr"] *= 2
+    (ws / "specs/pre2.yaml").write_text(yaml.safe_dump(doc))
+    for a in ("pre", "runs/pre", "HEAD:specs/pre.yaml", run_id):
+        d = json.loads(repro(ws, "diff", "--json", a, "pre2").stdout)
+        assert [i["key"] for i in d["inputs"]] == ["spec.train.optimizer.lr"], (a, d["inputs"])
+        assert d["b"]["built"] is False and d["verdict"] == "inputs differ"
+    (ws / "specs/pre2.yaml").unlink()
+
+    # a whole revision: change the lr, build, commit; the diff names the cause and the deltas
+    (ws / "specs/pre.yaml").write_text(yaml.safe_dump(doc))
+    repro(ws)
+    sh("git", "add", "-A", cwd=ws)
+    assert sh("git", "commit", "-qm", "lr", cwd=ws).returncode == 0
+    d = json.loads(repro(ws, "diff", "--json", "HEAD~1", "HEAD").stdout)
+    (pre,) = [r for r in d["results"] if r["status"] != "unchanged"]
+    assert pre["causes"] == {"spec": ["spec.train.optimizer.lr"]}
+    assert pre["built"] == {"a": "fresh", "b": "fresh"}
+    ppl = next(m for m in pre["metrics"] if m["key"] == "metrics.perplexity")
+    assert ppl["delta"] and ppl["a"] and ppl["b"]
