@@ -66,6 +66,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(m.format(), file=sys.stderr)
         raise
     secs = time.perf_counter() - t0
+    from repro.results.staleness import record_run
+
+    record_run(root, result.ran, result.failed)
 
     if args.json:
         print(json.dumps({

@@ -9,11 +9,12 @@ from pathlib import Path
 
 from repro.commands import EXIT_FAILED, EXIT_OK, load_specs, workspace_root
 from repro.errors import ReproError
-from repro.ui import style, table
+from repro.ui import style
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from repro.results.show import HEADERS, metric_cells, spec_result
+    from repro.results import table as t
+    from repro.results.show import experiment_rows
 
     root = workspace_root(args)
     if args.data:
@@ -21,16 +22,34 @@ def cmd_show(args: argparse.Namespace) -> int:
 
         return show_data(args, root)
     entries, selected = load_specs(args, root)
-    results = [spec_result(root, e) for e in selected]
+    rows = experiment_rows(root, entries, selected, trials=not args.no_trials)
+    cols = t.columns(rows)
+    rows = t.where(rows, cols, args.where or [])
+    if args.sort:
+        rows = t.sort(rows, cols, args.sort, args.reverse)
+    elif args.reverse:
+        rows = rows[::-1]
+    if args.columns:
+        cols = t.pick(cols, [c.strip() for c in args.columns.split(",") if c.strip()])
     if args.json:
-        print(json.dumps(results, indent=2))
-        return EXIT_OK
-    rows = []
-    for e, r in zip(selected, results, strict=True):
-        status = "invalid" if e.errors else ("has results" if r["metrics"] else "no results")
-        rows.append([e.name, r["method"], r["base"], status, *metric_cells(r["metrics"])])
-    print(table(["spec", "method", "base", "status", *HEADERS], rows, right={4, 5, 6}))
+        print(json.dumps(rows, indent=2, default=str))
+    elif args.csv:
+        print(t.render_csv(rows, cols))
+    elif args.md:
+        print(t.render_md(rows, cols))
+    else:
+        print(t.render_text(rows, cols, _width()))
     return EXIT_OK
+
+
+def _width() -> int | None:
+    """The terminal's width when printing to one (or $COLUMNS); else no limit."""
+    import os
+    import shutil
+
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return shutil.get_terminal_size().columns
+    return None
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
