@@ -153,7 +153,7 @@ def trial_rows(spec_row: dict[str, Any], study: dict[str, Any]) -> list[dict[str
             "spec": f"{spec_row['spec']}#{number}", "parent": spec_row["spec"], "trial": number,
             "file": spec_row["file"], "method": spec_row["method"], "base": spec_row["base"],
             "status": str(t.get("state", "?")).lower() + (" (best)" if number == best else ""),
-            "why": [], "metrics": metrics, "base_metrics": {}, "gates": None,
+            "why": [], "metrics": None, "scores": metrics, "base_metrics": {}, "gates": None,
             "params": t.get("params") or {}, "seed": t.get("seed"),
             "duration_s": t.get("duration_s"),
         })
@@ -175,11 +175,14 @@ def experiment_rows(root: Path, entries: list[Entry], selected: list[Entry],
     rows: list[dict[str, Any]] = []
     for e in selected:
         r = spec_result(root, e)
+        stages: dict[str, Any] = {}
         if e.errors:
             status, why = "invalid", [err.format() for err in e.errors][:3]
         elif graph is not None and e.name in graph.specs:
             st = spec_status(graph, statuses, e.name)
             status, why = st.state, st.reasons
+            stages = {s.name: statuses[s.name].as_dict() for s in graph.stages
+                      if s.name in graph.upstream(e.name)}
         else:
             status, why = "?", ["a spec it depends on is invalid"]
         d = root / paths.spec_dir(e.name)
@@ -188,9 +191,12 @@ def experiment_rows(root: Path, entries: list[Entry], selected: list[Entry],
             "spec": e.name, "parent": None, "trial": None, "file": e.file,
             "description": e.spec.description if e.spec else None,
             "method": r["method"], "base": r["base"], "status": status, "why": why,
-            "metrics": headline(r["metrics"]),
+            "metrics": r["metrics"], "train": r["train"],
+            "scores": headline(r["metrics"]),
             "base_metrics": headline(base) if isinstance(base, dict) else {},
             "train_loss": (r["train"] or {}).get("last_loss"),
+            "wanted": list(e.spec.evaluate.metrics) if e.spec else [],
+            "stages": stages,
             "gates": gates_summary(read_json(d / "gates.json")),
         }
         rows.append(row)

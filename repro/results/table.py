@@ -39,7 +39,7 @@ def columns(rows: list[dict[str, Any]]) -> list[Column]:
     """The columns these rows have values for, in display order."""
     metrics: set[str] = set()
     for r in rows:
-        metrics |= set(r["metrics"])
+        metrics |= set(r["scores"]) | set(r.get("wanted") or [])
     ordered = [m for m in METRIC_ORDER if m in metrics] + sorted(metrics - set(METRIC_ORDER))
     cols = [Column(c, c) for c in FIXED]
     cols += [Column(LABELS.get(m, m), m, numeric=True) for m in ordered]
@@ -57,8 +57,8 @@ def columns(rows: list[dict[str, Any]]) -> list[Column]:
 def value(row: dict[str, Any], col: Column) -> Any:
     """A cell's raw value (numbers stay numbers, for sorting and filtering)."""
     key = col.key
-    if key in row["metrics"]:
-        return row["metrics"][key]
+    if key in row["scores"]:
+        return row["scores"][key]
     if col.numeric:
         return row.get("train_loss") if key == "loss" else None
     if key == "status":
