@@ -70,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--data", action="store_true",
                     help="prepared data sets from their data cards; with KEY or SPEC, one in "
                     "detail (cleaning steps, token lengths, dropped rows)")
+    pl = add("plots", results.cmd_plots, "training curves overlaid across specs, metric "
+             "comparisons and sweep plots: one offline HTML page and a PNG per chart",
+             specs=True)
+    pl.add_argument("-o", "--output", metavar="DIR", help="where (default runs/_plots)")
+    pl.add_argument("--no-png", action="store_true", help="the HTML page only")
+    rp = add("report", results.cmd_report, "one static page for the workspace: results, "
+             "gates, charts, lineage per spec, data cards", specs=True)
+    rp.add_argument("-o", "--output", metavar="FILE",
+                    help="where (default runs/_report/index.html)")
     pn = add("pin", data.cmd_pin, "write the current raw-data hash into each SPEC's data.hash")
     pn.add_argument("specs", nargs="*", metavar="SPEC", help="spec names or files")
     pn.add_argument("--check", action="store_true",

@@ -110,3 +110,32 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.keep:
         print(f"scratch copy kept: {v.scratch}")
     return EXIT_OK if v.reproduced else EXIT_FAILED
+
+
+def cmd_plots(args: argparse.Namespace) -> int:
+    from repro.results.plots import write_plots
+
+    root = workspace_root(args)
+    _, selected = load_specs(args, root)
+    out = Path(args.output) if args.output else root / "runs" / "_plots"
+    written = write_plots(root, [e.name for e in selected], out, images=not args.no_png)
+    if args.json:
+        print(json.dumps({"files": [str(p) for p in written]}, indent=2))
+    else:
+        pngs = len(written) - 1
+        print(f"wrote {written[0]}" + (f" and {pngs} PNG chart(s) next to it" if pngs else ""))
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from repro.results.report import write_report
+
+    root = workspace_root(args)
+    entries, selected = load_specs(args, root)
+    out = Path(args.output) if args.output else root / "runs" / "_report" / "index.html"
+    page = write_report(root, entries, selected, out)
+    if args.json:
+        print(json.dumps({"file": str(page)}, indent=2))
+    else:
+        print(f"wrote {page} (one self-contained page: open it in a browser, offline)")
+    return EXIT_OK
