@@ -63,12 +63,12 @@ class Reporter:
 
 
 class Plain(Reporter):
-    """One line per stage that runs, flushed at once: ``stage 2/3: train-x (elapsed 4s)``."""
+    """One line per stage that runs, flushed at once: ``stage 2/3: train-x (elapsed 4 s)``."""
 
     def start(self, name: str) -> None:
         super().start(name)
         k, n = self.position(name)
-        print(f"stage {k}/{n}: {name} (elapsed {fmt_duration(time.monotonic() - self.started)})",
+        print(f"stage {k}/{n}: {name} (elapsed {time.monotonic() - self.started:.0f} s)",
               flush=True)
 
 
