@@ -29,6 +29,7 @@ class Reporter:
         self.plan_names: list[str] = []
         self.current: str | None = None
         self.current_since = 0.0
+        self.checking: str | None = None
         self.ran: list[str] = []
         self.failed: list[str] = []
 
@@ -39,6 +40,10 @@ class Reporter:
 
     def plan(self, names: list[str]) -> None:
         self.plan_names = list(names)
+
+    def check(self, name: str) -> None:
+        """DVC is checking whether ``name`` is up to date."""
+        self.checking = name
 
     def start(self, name: str) -> None:
         """DVC is about to run ``name``'s command."""
@@ -51,6 +56,8 @@ class Reporter:
             self.ran.append(name)
         if self.current == name:
             self.current = None
+        if self.checking == name:
+            self.checking = None
 
     def close(self) -> None:
         pass
@@ -150,9 +157,11 @@ class LiveView(Reporter):
         self._read_events()
         grid = Table.grid(padding=(0, 1))
         head = Text.assemble(("repro run", "bold"), "  ")
-        if self.current:
-            k, n = self.position(self.current)
+        if self.current or self.checking:
+            k, n = self.position(self.current or self.checking or "")
             head.append(f"stage {k}/{n}  ", style="bold cyan")
+            if not self.current:
+                head.append(f"checking {self.checking}  ", style="dim")
         head.append(f"elapsed {fmt_duration(time.monotonic() - self.started)}  "
                     f"ran {len(self.ran)}" + (f"  failed {len(self.failed)}" if self.failed else ""))
         grid.add_row(head)

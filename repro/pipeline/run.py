@@ -211,6 +211,7 @@ def reproduce(root: Path, targets: list[str] | None = None, force: bool = False,
     progress = progress or Reporter()
 
     def repro_fn(stage, **kwargs):
+        progress.check(stage.addressing)
         try:
             ret = _reproduce_stage(stage, **kwargs)
         except Exception:
