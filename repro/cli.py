@@ -54,11 +54,31 @@ def build_parser() -> argparse.ArgumentParser:
     r = add("run", pipeline.cmd_run, "compile, then run the stale stages of SPECs (default: all)",
             specs=True, overrides=True)
     r.add_argument("--force", action="store_true", help="re-run stages even if up to date")
-    sh = add("show", results.cmd_show, "list specs with their method, base and latest metrics",
-             specs=True)
+    sh = add("show", results.cmd_show, "the experiments table: a row per spec (and sweep "
+             "trial) with its state (up to date, stale and why, failed, not built), method, "
+             "base, metrics and gates", specs=True)
+    sh.add_argument("--where", action="append", metavar="EXPR",
+                    help="keep rows where COLUMN OP VALUE (OP: = != > < >= <= ~), e.g. "
+                    "'exact_match>0.5', 'status=stale'; repeat to combine")
+    sh.add_argument("--sort", metavar="COLUMN", help="sort by a column (missing values last)")
+    sh.add_argument("--reverse", action="store_true", help="reverse the order")
+    sh.add_argument("--columns", metavar="A,B,...", help="the columns to show, in this order")
+    sh.add_argument("--no-trials", action="store_true", help="no rows for sweep trials")
+    fmt = sh.add_mutually_exclusive_group()
+    fmt.add_argument("--csv", action="store_true", help="CSV")
+    fmt.add_argument("--md", action="store_true", help="a Markdown table")
     sh.add_argument("--data", action="store_true",
                     help="prepared data sets from their data cards; with KEY or SPEC, one in "
                     "detail (cleaning steps, token lengths, dropped rows)")
+    pl = add("plots", results.cmd_plots, "training curves overlaid across specs, metric "
+             "comparisons and sweep plots: one offline HTML page and a PNG per chart",
+             specs=True)
+    pl.add_argument("-o", "--output", metavar="DIR", help="where (default runs/_plots)")
+    pl.add_argument("--no-png", action="store_true", help="the HTML page only")
+    rp = add("report", results.cmd_report, "one static page for the workspace: results, "
+             "gates, charts, lineage per spec, data cards", specs=True)
+    rp.add_argument("-o", "--output", metavar="FILE",
+                    help="where (default runs/_report/index.html)")
     pn = add("pin", data.cmd_pin, "write the current raw-data hash into each SPEC's data.hash")
     pn.add_argument("specs", nargs="*", metavar="SPEC", help="spec names or files")
     pn.add_argument("--check", action="store_true",

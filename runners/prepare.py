@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from repro.contract import paths
+from repro.contract import paths, progress
 from repro.contract.fsio import atomic_dir, canonical_json
 from repro.contract.hashing import file_hashes, hash_bytes, sha256_text
 from repro.contract.records import CARD, DataCard, Manifest
@@ -101,10 +101,13 @@ def prepare(
     keep_cols = tuple(col for col in (sp["group_by"], sp["stratify_by"]) if col)
 
     # 1. load, and stop at once if the data is not the pinned data
+    bar = progress.task("rows", None, label="prepare", say=print)
+    bar.update(0, phase="loading")
     raw = load_source(d["source"], fmt, d["columns"], seed, root, keep=keep_cols)
     if d["hash"] and d["hash"] != raw.raw_hash:
         raise _pin_error(d["hash"], raw)
     steps = [c.Step("loaded", raw.n_rows)]
+    bar.update(raw.n_rows, total=raw.n_rows, phase="cleaning")
     pairs = [(name, row) for name, rows in raw.splits.items() for row in rows]
 
     # 2. clean: normalise, invalid rows, lengths, duplicates
@@ -133,6 +136,7 @@ def prepare(
     if not pairs:
         raise RunnerError(f"datasets.{key}: no rows left after cleaning ({_steps_line(steps)})")
 
+    bar.update(len(pairs), phase="splitting")
     # 3. split, then decontaminate the training split against the held-out ones
     by_source: dict[str, list[dict]] = {}
     for name, row in pairs:
@@ -149,11 +153,16 @@ def prepare(
     # 4. tokenizer and tokens
     from runners.data import tokenize as t
 
+    n_split = sum(len(v) for v in splits.values())
+    bar.update(0, total=n_split, phase="tokenizer")
     tokenizer, tok_info = _tokenizer(d, tok_from, splits["train"], fmt, root)
     tokens: dict[str, list] | None = None
     if tokenizer is not None and fmt in t.TOKENIZED_FORMATS:
-        tokens = {name: t.tokenize(tokenizer, rows, fmt, int(d["workers"]))
-                  for name, rows in splits.items()}
+        tokens = {}
+        for name, rows in splits.items():
+            bar.update(bar.done, phase=f"tokenizing {name}")
+            tokens[name] = t.tokenize(tokenizer, rows, fmt, int(d["workers"]))
+            bar.advance(len(rows))
         for name, bound, keep in (
             ("min_tokens", cl["min_tokens"], lambda n, b=cl["min_tokens"]: n >= (b or 0)),
             ("max_tokens", cl["max_tokens"], lambda n, b=cl["max_tokens"]: n <= (b or n)),
@@ -170,6 +179,7 @@ def prepare(
         raise RunnerError(f"datasets.{key}: the train split is empty ({_steps_line(steps)})")
 
     # 5. write everything into a temporary folder, renamed into place at the end
+    bar.update(n_split, phase="writing")
     with atomic_dir(out_dir) as tmp:
         for name, file in paths.SPLIT_FILES.items():
             text = "".join(canonical_json(r) + "\n" for r in splits[name])
@@ -216,6 +226,7 @@ def prepare(
         manifest.write(tmp / paths.DATA_MANIFEST)
         lineage.write_prepare(tmp, key, dataset, manifest, root)
         card.write(tmp / CARD)
+    bar.close()
     return manifest
 
 

@@ -77,7 +77,27 @@ pip_install --require-hashes --no-deps -r .venv/.repro-lock-setuptools.txt
 entries_but 'torch|setuptools' > .venv/.repro-lock-rest.txt
 n="$(grep -cE '^[A-Za-z0-9]' .venv/.repro-lock-rest.txt)"
 say "installing the $n other locked distributions, hashes checked (a few minutes the first time)"
-pip_install --require-hashes --no-deps --no-build-isolation -r .venv/.repro-lock-rest.txt
+# pip's own output, condensed: each distribution as it is fetched (on a terminal, one line
+# rewritten in place; otherwise a line every 20), then the unpacking step
+set +o pipefail
+.venv/bin/pip install --progress-bar off --require-hashes --no-deps --no-build-isolation \
+    -r .venv/.repro-lock-rest.txt 2>&1 | awk -v n="$n" -v tty="$([ -t 1 ] && echo 1)" '
+  /is ignored: it is neither a file nor a directory/ { next }
+  /^(Collecting|Requirement already satisfied:) / {
+    k++; name = ($1 == "Collecting") ? $2 : $4
+    if (tty) printf "\rsetup: [%d/%d] %s\033[K", k, n, name
+    else if (k % 20 == 0 || k == n) printf "setup: [%d/%d] fetched %s\n", k, n, name
+    fflush(); next }
+  /^Installing collected packages/ {
+    if (tty) printf "\n"
+    m = split(substr($0, index($0, ":") + 2), names, ", ")
+    printf "setup: unpacking %d distributions into .venv (the longest step)\n", m; fflush(); next }
+  /^Successfully installed/ { printf "setup: installed %d distributions\n", NF - 2; fflush(); next }
+  /^ / || /^(Using cached|Downloading|Obtaining|Processing|Preparing|Looking in|Building|Created|Stored|Saved)/ { next }
+  { print; fflush() }'
+rc=${PIPESTATUS[0]}
+set -o pipefail
+[ "$rc" = 0 ] || exit "$rc"
 
 # What the lock does not name goes (a package an older lock had), so that the venv, and so
 # env.lock, is the lock exactly. Not with a kept torch: its own dependencies are not in the lock.

@@ -38,6 +38,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from repro.data.pin import PinsChanged
+    from repro.pipeline.progress import reporter
     from repro.pipeline.run import require_dvc, run_specs, status_for
     from repro.results.show import HEADERS, metric_cells, spec_result
 
@@ -53,8 +54,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     targets = [f"evaluate-{e.name}" for e in selected] if args.specs else None
     try:
-        graph, result = run_specs(root, entries, selected, targets=targets, force=args.force,
-                                  quiet=args.json, on_written=compiled)
+        with reporter(json=args.json) as progress:
+            graph, result = run_specs(root, entries, selected, targets=targets,
+                                      force=args.force, quiet=args.json, on_written=compiled,
+                                      progress=progress)
     except PinsChanged as e:
         if args.json:
             print(json.dumps({"error": "pinned data changed",
@@ -63,6 +66,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(m.format(), file=sys.stderr)
         raise
     secs = time.perf_counter() - t0
+    from repro.results.staleness import record_run
+
+    record_run(root, result.ran, result.failed)
 
     if args.json:
         print(json.dumps({

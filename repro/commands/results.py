@@ -9,11 +9,12 @@ from pathlib import Path
 
 from repro.commands import EXIT_FAILED, EXIT_OK, load_specs, workspace_root
 from repro.errors import ReproError
-from repro.ui import style, table
+from repro.ui import style
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from repro.results.show import HEADERS, metric_cells, spec_result
+    from repro.results import table as t
+    from repro.results.show import experiment_rows
 
     root = workspace_root(args)
     if args.data:
@@ -21,16 +22,34 @@ def cmd_show(args: argparse.Namespace) -> int:
 
         return show_data(args, root)
     entries, selected = load_specs(args, root)
-    results = [spec_result(root, e) for e in selected]
+    rows = experiment_rows(root, entries, selected, trials=not args.no_trials)
+    cols = t.columns(rows)
+    rows = t.where(rows, cols, args.where or [])
+    if args.sort:
+        rows = t.sort(rows, cols, args.sort, args.reverse)
+    elif args.reverse:
+        rows = rows[::-1]
+    if args.columns:
+        cols = t.pick(cols, [c.strip() for c in args.columns.split(",") if c.strip()])
     if args.json:
-        print(json.dumps(results, indent=2))
-        return EXIT_OK
-    rows = []
-    for e, r in zip(selected, results, strict=True):
-        status = "invalid" if e.errors else ("has results" if r["metrics"] else "no results")
-        rows.append([e.name, r["method"], r["base"], status, *metric_cells(r["metrics"])])
-    print(table(["spec", "method", "base", "status", *HEADERS], rows, right={4, 5, 6}))
+        print(json.dumps(rows, indent=2, default=str))
+    elif args.csv:
+        print(t.render_csv(rows, cols))
+    elif args.md:
+        print(t.render_md(rows, cols))
+    else:
+        print(t.render_text(rows, cols, _width()))
     return EXIT_OK
+
+
+def _width() -> int | None:
+    """The terminal's width when printing to one (or $COLUMNS); else no limit."""
+    import os
+    import shutil
+
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return shutil.get_terminal_size().columns
+    return None
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
@@ -122,3 +141,32 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.keep:
         print(f"scratch copy kept: {v.scratch}")
     return EXIT_OK if v.reproduced else EXIT_FAILED
+
+
+def cmd_plots(args: argparse.Namespace) -> int:
+    from repro.results.plots import write_plots
+
+    root = workspace_root(args)
+    _, selected = load_specs(args, root)
+    out = Path(args.output) if args.output else root / "runs" / "_plots"
+    written = write_plots(root, [e.name for e in selected], out, images=not args.no_png)
+    if args.json:
+        print(json.dumps({"files": [str(p) for p in written]}, indent=2))
+    else:
+        pngs = len(written) - 1
+        print(f"wrote {written[0]}" + (f" and {pngs} PNG chart(s) next to it" if pngs else ""))
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from repro.results.report import write_report
+
+    root = workspace_root(args)
+    entries, selected = load_specs(args, root)
+    out = Path(args.output) if args.output else root / "runs" / "_report" / "index.html"
+    page = write_report(root, entries, selected, out)
+    if args.json:
+        print(json.dumps({"file": str(page)}, indent=2))
+    else:
+        print(f"wrote {page} (one self-contained page: open it in a browser, offline)")
+    return EXIT_OK

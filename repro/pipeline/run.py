@@ -90,10 +90,11 @@ def status_for(spec: str, graph: Any, result: RunResult) -> tuple[str, str | Non
 
 def run_specs(root: Path, entries: list, selected: list, *, targets: list[str] | None,
               force: bool = False, quiet: bool = False,
-              on_written: Any = None) -> tuple[Any, RunResult]:
+              on_written: Any = None, progress: Any = None) -> tuple[Any, RunResult]:
     """``repro run``: stop if a pinned local source changed, compile (writing what changed;
     ``on_written(names)`` hears of it), then reproduce ``targets`` (all stages if None).
-    ``quiet``: DVC's and the stages' output goes to stderr. Returns ``(graph, result)``."""
+    ``quiet``: DVC's and the stages' output goes to stderr. ``progress``: a
+    ``repro.pipeline.progress.Reporter`` (none: no progress). Returns ``(graph, result)``."""
     from repro.data.pin import require_pins
     from repro.pipeline.compiler import compile_workspace, write_compiled
 
@@ -103,7 +104,7 @@ def run_specs(root: Path, entries: list, selected: list, *, targets: list[str] |
     if written and on_written is not None:
         on_written(written)
     with stdout_to_stderr() if quiet else contextlib.nullcontext():
-        result = reproduce(root, targets, force=force)
+        result = reproduce(root, targets, force=force, progress=progress)
     return compiled.graph, result
 
 
@@ -190,8 +191,11 @@ def params_read_once():
         param.load_path = original
 
 
-def reproduce(root: Path, targets: list[str] | None = None, force: bool = False) -> RunResult:
+def reproduce(root: Path, targets: list[str] | None = None, force: bool = False,
+              progress: Any = None) -> RunResult:
     require_dvc(root)
+    from repro.pipeline.progress import Reporter, dvc_hooks
+
     _python_on_path()
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
@@ -204,19 +208,23 @@ def reproduce(root: Path, targets: list[str] | None = None, force: bool = False)
 
     logging.getLogger("dvc.repo.scm_context").setLevel(logging.WARNING)
     result = RunResult()
+    progress = progress or Reporter()
 
     def repro_fn(stage, **kwargs):
+        progress.check(stage.addressing)
         try:
             ret = _reproduce_stage(stage, **kwargs)
         except Exception:
             result.failed.append(stage.addressing)
+            progress.end(stage.addressing, ran=False, failed=True)
             raise
         if ret:
             result.ran.append(stage.addressing)
+        progress.end(stage.addressing, ran=bool(ret), failed=False)
         return ret
 
     try:
-        with warm_worker(), params_read_once(), Repo(str(root)) as repo:
+        with warm_worker(), params_read_once(), dvc_hooks(progress), Repo(str(root)) as repo:
             repo.reproduce(
                 targets=targets or None,
                 force=force,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from repro.contract import paths
+from repro.contract import paths, progress
 from repro.contract.fsio import dump_json
 from runners.data.batching import read_rows
 from runners.errors import RunnerError
@@ -113,6 +113,19 @@ def log_callback(log: Log, on_log: Callable[[int, dict[str, float]], None],
     class Collect(TrainerCallback):
         def __init__(self) -> None:
             self.started = self.last_print = time.monotonic()
+            self.bar: progress.Task | None = None
+            self.loss: float | None = None
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if not state.is_world_process_zero:
+                return
+            if self.bar is None:
+                self.bar = progress.task("steps", state.max_steps, label="train")
+            self.bar.update(state.global_step, loss=self.loss)
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self.bar is not None:
+                self.bar.close()
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             logs = logs or {}
@@ -121,9 +134,12 @@ def log_callback(log: Log, on_log: Callable[[int, dict[str, float]], None],
             lr = float(logs.get("learning_rate", math.nan))
             extra = [float(logs.get(k, math.nan)) for k in log.keys]
             log.rows.append((state.global_step, float(logs["loss"]), lr, *extra))
+            self.loss = float(logs["loss"])
             on_log(state.global_step, {"loss": float(logs["loss"]), "lr": lr,
                                        **dict(zip(log.extra, extra, strict=True))})
             now = time.monotonic()
+            if not progress.lines():
+                return
             if now - self.last_print >= PROGRESS_EVERY_S or state.global_step == state.max_steps:
                 self.last_print = now
                 rate = state.global_step / max(now - self.started, 1e-9)

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from repro.contract import progress
 from repro.spec.sections.evaluate import ANSWER_FORMATS
 from runners.data.batching import IGNORE, Example, collate, left_pad, prompt_ids
 
@@ -18,8 +19,10 @@ def perplexity(model, tokenizer, examples: Sequence[Example], batch_size: int) -
 
     nll, count = 0.0, 0
     model.eval()
+    bar = progress.task("examples", len(examples), label="evaluate perplexity", say=print)
     with torch.no_grad():
         for i in range(0, len(examples), batch_size):
+            bar.update(i)
             batch = collate(examples[i : i + batch_size], tokenizer.pad_token_id)
             logits = model(
                 input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
@@ -33,6 +36,8 @@ def perplexity(model, tokenizer, examples: Sequence[Example], batch_size: int) -
                 reduction="sum",
             ).item()
             count += int((labels != IGNORE).sum())
+    bar.update(len(examples))
+    bar.close()
     return math.exp(nll / count) if count else math.nan
 
 
@@ -64,8 +69,10 @@ def generate_answers(
 
     answers: list[str] = []
     model.eval()
+    bar = progress.task("examples", len(prompts_ids), label="evaluate generation", say=print)
     with torch.no_grad():
         for i in range(0, len(prompts_ids), batch_size):
+            bar.update(i)
             prompts = list(prompts_ids[i : i + batch_size])
             batch = left_pad(prompts, tokenizer.pad_token_id)
             out = model.generate(
@@ -77,6 +84,8 @@ def generate_answers(
             )
             new = out[:, batch["input_ids"].shape[1] :]
             answers += [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
+    bar.update(len(prompts_ids))
+    bar.close()
     return answers
 
 

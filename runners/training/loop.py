@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from repro.contract import progress
 from runners.data.batching import Example, collate
 from runners.errors import RunnerError
 from runners.training.distributed import Dist
@@ -195,7 +196,10 @@ def fit(
 
     model.train()
     started = last_print = time.monotonic()
-    first = state.step
+    first, first_tokens = state.step, state.tokens
+    bar = progress.task("steps", steps, label="train") if dist.main else None
+    if bar is not None and first:
+        bar.update(first)
     for step in range(state.step + 1, steps + 1):
         lr = scheduler.get_last_lr()[0]
         step_loss = 0.0
@@ -235,10 +239,19 @@ def fit(
                 say(f"checkpoint {checkpoints.directory.name}/{path.name}")
             dist.barrier()
         now = time.monotonic()
-        if dist.main and (now - last_print >= PROGRESS_EVERY_S or step == steps):
+        elapsed = max(now - started, 1e-9)
+        if bar is not None:
+            bar.update(step, loss=step_loss, lr=lr,
+                       tokens_per_s=(state.tokens - first_tokens) * dist.world / elapsed)
+        if dist.main and progress.lines() and (now - last_print >= PROGRESS_EVERY_S
+                                               or step == steps):
             last_print = now
-            rate = (step - first) / max(now - started, 1e-9)
-            say(f"step {step}/{steps}  loss {step_loss:.4f}  lr {lr:.2e}  {rate:.1f} steps/s")
+            rate = (step - first) / elapsed
+            eta = progress.eta_seconds(step - first, steps - first, elapsed)
+            say(f"step {step}/{steps}  loss {step_loss:.4f}  lr {lr:.2e}  {rate:.1f} steps/s"
+                f"  eta {progress.fmt_duration(eta)}")
+    if bar is not None:
+        bar.close()
     seconds = time.monotonic() - started
     model.eval()
     return FitResult(

@@ -28,13 +28,14 @@ def test_show_lists_specs_before_any_run(workspace, capsys):
     assert main(["-C", str(workspace), "show"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert lines[0].split() == ["spec", "method", "base", "status", "perplexity", "exact_match",
-                                "pref_acc", "base", "score"]
-    assert any(line.startswith("pre ") and "no results" in line for line in lines)
+    # the metrics the specs ask for are columns before any result exists
+    assert lines[0].split() == ["spec", "method", "base", "status", "perplexity", "exact_match"]
+    assert any(line.startswith("pre ") and "not built" in line for line in lines)
     assert main(["-C", str(workspace), "show", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [d["spec"] for d in data] == ["pre", "sft"]
     assert data[1]["base"] == "spec pre" and data[1]["metrics"] is None
+    assert data[1]["status"] == "not built" and data[1]["scores"] == {}
 
 
 def test_schema_is_json_schema(capsys, tmp_path):

@@ -25,7 +25,7 @@ def pinned(tmp_path: Path, monkeypatch) -> SimpleNamespace:
     assert main(["-C", str(root), "pin", "local"]) == 0
     calls: list = []
 
-    def fake_reproduce(root, targets=None, force=False):
+    def fake_reproduce(root, targets=None, force=False, **_):
         calls.append(targets)
         return RunResult()
 
