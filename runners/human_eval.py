@@ -22,8 +22,7 @@ from repro.contract.records import RecordError
 from repro.contract.records.human import JUDGMENTS_DIR, KEY_FILE, SheetKey
 from repro.contract.records.lineage import StageLineage
 from repro.contract.secrets import redact
-from repro.errors import SpecErrors
-from repro.spec.judgments import load_json
+from repro.spec.judgments import check_json
 from repro.spec.sections.human_eval import HumanEval
 from repro.spec.sections.tracking import Tracking
 from runners import entry
@@ -48,10 +47,9 @@ def load_sheet(root: Path, sheet: str) -> tuple[SheetKey, list[dict[str, Any]], 
     rows, problems = [], []
     for f in files:
         rel = f.relative_to(root).as_posix()
-        try:
-            j = load_json(f, key, rel)
-        except SpecErrors as e:
-            problems += [err.format() for err in e.errors]
+        j, bad = check_json(f, key, rel)
+        if j is None:
+            problems += bad
             continue
         if f.stem != j.annotator:
             problems.append(f"{rel}: annotator: the file of '{f.stem}' holds the judgments of "

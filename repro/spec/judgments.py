@@ -47,18 +47,20 @@ def _read(path: Path, file: str) -> str:
                          ) from None
 
 
-def _positions(text: str, file: str) -> dict[tuple, Pos]:
-    """Where each key and list item starts (best effort: JSON is YAML to ruamel)."""
+def _positions(text: str, file: str) -> tuple[dict[tuple, Pos], dict[tuple, Pos]]:
+    """Where each key and list item starts, and each key's value (best effort: JSON is
+    YAML to ruamel)."""
     from ruamel.yaml import YAML
 
     from repro.spec.loader import _to_plain
 
     positions: dict[tuple, Pos] = {}
+    values: dict[tuple, Pos] = {}
     try:
-        _to_plain(YAML(typ="rt", pure=True).load(text), file, (), positions, {})
+        _to_plain(YAML(typ="rt", pure=True).load(text), file, (), positions, values)
     except Exception:  # noqa: BLE001 - positions are only for nicer messages
         pass
-    return positions
+    return positions, values
 
 
 def load_json(path: Path, key: SheetKey, file: str | None = None) -> Judgments:
@@ -71,9 +73,11 @@ def load_json(path: Path, key: SheetKey, file: str | None = None) -> Judgments:
         raise SpecErrors([SpecError(f"not JSON: {e.msg}", pos=Pos(file, e.lineno, e.colno),
                                     hint="hand back the file the sheet saved, unedited")]
                          ) from None
-    pos = _positions(text, file)
+    pos, values = _positions(text, file)
 
-    def at(*path: Any) -> Pos:
+    def at(*path: Any, value: bool = True) -> Pos:
+        if value and path and not isinstance(path[-1], int) and path in values and path in pos:
+            return values[path]  # a bad value: point at it, not at its key
         for n in range(len(path), -1, -1):
             if path[:n] in pos:
                 return pos[path[:n]]
@@ -82,8 +86,10 @@ def load_json(path: Path, key: SheetKey, file: str | None = None) -> Judgments:
     errors: list[SpecError] = []
 
     def err(path: tuple, message: str, hint: str | None = None) -> None:
+        on_key = bool(path) and path[-1] is None  # (..., key, None): at the key, not its value
+        path = tuple(p for p in path if p is not None)
         field = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path)
-        errors.append(SpecError(message, pos=at(*path), field=field.replace(".[", "[") or None,
+        errors.append(SpecError(message, pos=at(*path, value=not on_key), field=field.replace(".[", "[") or None,
                                 hint=hint))
 
     if not isinstance(data, dict):
@@ -92,7 +98,7 @@ def load_json(path: Path, key: SheetKey, file: str | None = None) -> Judgments:
     for k in data:
         if k not in TOP_KEYS:
             guess = _suggest(k, TOP_KEYS)
-            err((k,), "unknown field", f"did you mean '{guess}'?" if guess else
+            err((k, None), "unknown field", f"did you mean '{guess}'?" if guess else
                 "allowed: " + ", ".join(TOP_KEYS))
     for k in TOP_KEYS:
         if k not in data:
@@ -137,7 +143,7 @@ def _check_items(items: list, key: SheetKey, err) -> None:
         for k in j:
             if k not in ("item", "verdict"):
                 guess = _suggest(k, ("item", "verdict"))
-                err((*where, k), "unknown field", f"did you mean '{guess}'?" if guess else
+                err((*where, k, None), "unknown field", f"did you mean '{guess}'?" if guess else
                     "allowed: item, verdict")
         item, verdict = j.get("item"), j.get("verdict")
         if "item" not in j:
@@ -196,7 +202,11 @@ def load_csv(path: Path, key: SheetKey, annotator: str | None = None,
         if annotator and row.get("annotator", "").strip() not in ("", annotator):
             err("annotator", f"row says {row['annotator']!r}, --annotator says {annotator!r}")
             continue
-        if not who or not re.match(ANNOTATOR_PATTERN, who):
+        if not who:
+            err("annotator", "no annotator for this verdict",
+                "fill in the annotator column, or pass --annotator NAME")
+            continue
+        if not re.match(ANNOTATOR_PATTERN, who):
             err("annotator", f"must be a name of letters, digits, '.', '_' or '-' (got {who!r})")
             continue
         if row.get("sheet_id") != key.sheet_id:
@@ -245,3 +255,13 @@ def load_any(path: Path, key: SheetKey, annotator: str | None = None,
                                     f"{annotator!r}", pos=Pos(file or str(path)),
                                     field="annotator")])
     return [got]
+
+
+def check_json(path: Path, key: SheetKey, file: str | None = None
+               ) -> tuple[Judgments | None, list[str]]:
+    """``load_json`` for callers without repro's error types (the scoring stage): the
+    judgments, or None and every problem as one formatted line."""
+    try:
+        return load_json(path, key, file), []
+    except SpecErrors as e:
+        return None, [err.format() for err in e.errors]

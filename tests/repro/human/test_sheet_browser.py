@@ -13,30 +13,8 @@ from pathlib import Path
 import yaml
 
 from repro.cli import main
-from repro.human.ops import write_sheet
-from repro.human.sheet import build
 from tests.browser import browser_page
-from tests.specs import spec, write_specs
-
-SYSTEMS = ("sft-a", "sft-b", "sft-c")
-PROMPTS = [{"index": i, "prompt": f"{i}+{i}", "reference": str(2 * i)} for i in range(4)]
-# sft-a is always right, sft-b right on two prompts of four, sft-c never
-OUTPUTS = {"sft-a": [str(2 * i) for i in range(4)],
-           "sft-b": ["0", "99", "4", "99"],
-           "sft-c": ["??"] * 4}
-
-
-def make_workspace(root: Path) -> Path:
-    sft = spec("sft", {"model.base": {"spec": "pre"}})
-    write_specs(root, {
-        "pre": spec("pretrain"),
-        "sft-a": spec(sft, human_eval={"against": ["sft-b", "sft-c"], "sheet": "human/abc",
-                                       "prompts": 4, "seed": 3, "bootstrap": 20}),
-        "sft-b": sft, "sft-c": sft,
-    })
-    models = {s: {"path": f"runs/{s}/model", "sha256": None, "record": None} for s in SYSTEMS}
-    write_sheet(root / "human" / "abc", build("sft-a", 3, "test", PROMPTS, OUTPUTS, models))
-    return root
+from tests.repro.human.sheets import SYSTEMS, make_workspace
 
 
 def judge_all(page, annotator: str, flip_first: bool = False) -> None:
