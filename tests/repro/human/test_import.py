@@ -160,3 +160,23 @@ def test_export_writes_the_sheet_and_guards_judged_sheets(ws: Path, capsys, monk
     assert rc == 2 and "holds 1 judgments file(s) of sheet" in capsys.readouterr().err
     assert main(["-C", str(ws), "human", "export", "sft-b"]) == 2
     assert "spec 'sft-b' has no human_eval section" in capsys.readouterr().err
+
+
+def test_synthetic_annotators_script(ws: Path, tmp_path: Path, capsys):
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[3] / "scripts/synthetic_judgments.py"
+    subprocess.run([sys.executable, str(script), str(ws / "human/abc"), str(tmp_path / "out")],
+                   check=True)
+    files = sorted(map(str, (tmp_path / "out").glob("*.json")))
+    rc, out, err = run_import(ws, capsys, *files)
+    assert rc == 0, err
+    key = json.loads((ws / "human/abc/key.json").read_text())
+    exact = json.loads((ws / "human/abc/judgments/script-exact.json").read_text())
+    for j, item in zip(exact["judgments"], key["items"], strict=True):
+        right = {s: OUTPUTS[s][item["prompt"]] == PROMPTS[item["prompt"]]["reference"]
+                 for s in (item["A"], item["B"])}
+        want = {(True, False): "A", (False, True): "B", (True, True): "tie"}.get(
+            (right[item["A"]], right[item["B"]]), "both_bad")
+        assert j["verdict"] == want
