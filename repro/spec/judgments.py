@@ -26,9 +26,12 @@ TOP_KEYS = ("human_judgments_version", "sheet_id", "annotator", "judgments")
 
 
 def _suggest(word: str, choices) -> str | None:
-    from repro.spec.validate import suggest
+    """The closest choice (difflib; not repro.spec.validate, which pulls in the whole schema
+    and so would make the scoring stage depend on every section's code)."""
+    import difflib
 
-    return suggest(word, list(choices))
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _read(path: Path, file: str) -> str:
@@ -49,15 +52,30 @@ def _read(path: Path, file: str) -> str:
 
 def _positions(text: str, file: str) -> tuple[dict[tuple, Pos], dict[tuple, Pos]]:
     """Where each key and list item starts, and each key's value (best effort: JSON is
-    YAML to ruamel)."""
+    YAML to ruamel). Walked here, not with repro.spec.loader, whose imports reach the whole
+    schema (the scoring stage would then depend on every section's code)."""
     from ruamel.yaml import YAML
-
-    from repro.spec.loader import _to_plain
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     positions: dict[tuple, Pos] = {}
     values: dict[tuple, Pos] = {}
+
+    def walk(node: Any, path: tuple) -> None:
+        if isinstance(node, CommentedMap):
+            for k, v in node.items():
+                line, col = node.lc.key(k)
+                positions[(*path, k)] = Pos(file, line + 1, col + 1)
+                vline, vcol = node.lc.value(k)
+                values[(*path, k)] = Pos(file, vline + 1, vcol + 1)
+                walk(v, (*path, k))
+        elif isinstance(node, CommentedSeq):
+            for i, v in enumerate(node):
+                line, col = node.lc.item(i)
+                positions[(*path, i)] = Pos(file, line + 1, col + 1)
+                walk(v, (*path, i))
+
     try:
-        _to_plain(YAML(typ="rt", pure=True).load(text), file, (), positions, values)
+        walk(YAML(typ="rt", pure=True).load(text), ())
     except Exception:  # noqa: BLE001 - positions are only for nicer messages
         pass
     return positions, values
