@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from repro import __version__
-from repro.commands import EXIT_OK, EXIT_USAGE, data, pipeline, results, spec
+from repro.commands import EXIT_OK, EXIT_USAGE, data, human, pipeline, results, spec
 from repro.errors import ReproError, SpecErrors
 from repro.ui import err
 
@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
             "in place, keeping comments", specs=True)
     u.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if a file needs upgrading")
+    human.add_parsers(add)
     i = add("init", spec.cmd_init, "create a new workspace (git, DVC, a starter spec)")
     i.add_argument("dir", nargs="?", default=".", metavar="DIR")
     return p

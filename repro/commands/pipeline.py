@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from repro.commands import EXIT_FAILED, EXIT_OK, load_specs, require_valid, workspace_root
 from repro.errors import ReproError
@@ -52,7 +53,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         note = f"compiled {', '.join(written)}"
         print(note, file=sys.stderr) if args.json else print(style(note, "dim"))
 
-    targets = [f"evaluate-{e.name}" for e in selected] if args.specs else None
+    targets = [t for e in selected for t in _spec_targets(root, e)] if args.specs else None
     try:
         with reporter(json=args.json) as progress:
             graph, result = run_specs(root, entries, selected, targets=targets,
@@ -133,6 +134,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
         for note in p.notes:
             print(style(f"note: {note}", "dim"))
     return EXIT_OK
+
+
+def _spec_targets(root: Path, entry) -> list[str]:
+    """The last stages of a spec: evaluate, and human-eval once its sheet has judgments."""
+    from repro.pipeline.graph import human_stage
+
+    human = human_stage(root, entry.name, entry.spec)
+    return [f"evaluate-{entry.name}", *([human.name] if human is not None else [])]
 
 
 def cmd_export(args: argparse.Namespace) -> int:

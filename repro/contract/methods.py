@@ -15,7 +15,7 @@ METHOD_MODULES = {
     "reward": "runners.methods.reward",
     "grpo": "runners.methods.grpo",
 }
-STAGES = ("prepare", "train", "evaluate")
+STAGES = ("prepare", "train", "evaluate", "human_eval")
 
 
 def method_module(method: str) -> str:

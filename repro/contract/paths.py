@@ -34,14 +34,18 @@ TRAIN_RUN = "train.run.json"
 EVAL_RUN = "evaluate.run.json"
 # inside a prepared dataset directory: the prepare stage's lineage record
 DATA_LINEAGE = "lineage.json"
+# the human-evaluation stage of a spec with a human_eval section
+HUMAN_METRICS = "human_eval.json"
+HUMAN_LINEAGE = "human_eval.lineage.json"
+HUMAN_RUN = "human_eval.run.json"
 
 
 def lineage_file(stage: str) -> str:
-    return {"train": TRAIN_LINEAGE, "evaluate": EVAL_LINEAGE}[stage]
+    return {"train": TRAIN_LINEAGE, "evaluate": EVAL_LINEAGE, "human_eval": HUMAN_LINEAGE}[stage]
 
 
 def run_file(stage: str) -> str:
-    return {"train": TRAIN_RUN, "evaluate": EVAL_RUN}[stage]
+    return {"train": TRAIN_RUN, "evaluate": EVAL_RUN, "human_eval": HUMAN_RUN}[stage]
 # not a DVC output (DVC would delete it before the re-run that needs it); git-ignored under runs/
 CHECKPOINTS_DIR = "checkpoints"
 

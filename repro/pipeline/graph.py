@@ -154,6 +154,8 @@ def resolve_params(entry: Entry, key: str) -> dict[str, Any]:
     ordered = {
         k: dumped[k] for k in ("seed", "determinism", "data", "model", "train", "evaluate", "tracking")
     }
+    if dumped.get("human_eval") is not None:  # absent otherwise: other specs' params unchanged
+        ordered["human_eval"] = dumped["human_eval"]
     return ordered
 
 
@@ -256,7 +258,35 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
             spec=name,
             kind="evaluate",
         ))
+        human = human_stage(root, name, spec)
+        if human is not None:
+            stages.append(human)
     return Graph(datasets=datasets, specs=specs, spec_data=spec_data, stages=stages)
+
+
+def human_stage(root: Path, name: str, spec: Any) -> Stage | None:
+    """The scoring stage of a ``human_eval`` section, once its sheet has judgments (before
+    that there is nothing to score, and DVC would refuse a missing dependency)."""
+    from repro.contract.records.human import JUDGMENTS_DIR, KEY_FILE
+
+    human = spec.human_eval
+    if human is None:
+        return None
+    sheet = human.sheet
+    if not (root / sheet / KEY_FILE).is_file() or not any((root / sheet / JUDGMENTS_DIR).glob("*.json")):
+        return None
+    d = paths.spec_dir(name)
+    return Stage(
+        name=f"human-eval-{name}",
+        cmd=f"python -m runners.human_eval {name}",
+        deps=sorted({f"{sheet}/{KEY_FILE}", f"{sheet}/{JUDGMENTS_DIR}",
+                     *stage_code(root, "human_eval"), paths.ENV_LOCK}),
+        params=[f"specs.{name}.human_eval", f"specs.{name}.tracking"],
+        outs=[str(d / paths.HUMAN_LINEAGE)],
+        metrics=[str(d / paths.HUMAN_METRICS)],
+        spec=name,
+        kind="human_eval",
+    )
 
 
 def train_command(train: Any, name: str) -> tuple[str, list[str]]:

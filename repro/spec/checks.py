@@ -125,6 +125,7 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
         _err(entry, ("evaluate", "metrics"), "perplexity needs text, instruction or chat data",
              "data.format is 'preference'")
     _check_method(entry, by_name)
+    _check_human_eval(entry, by_name)
 
     peft = getattr(train, "peft", None)
     arch = _config_arch(entry, by_name)
@@ -168,6 +169,27 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
                  "to the workspace root")
 
 
+
+
+def _check_human_eval(entry: Entry, by_name: dict[str, Entry]) -> None:
+    """``human_eval.against``: other specs that exist, once each."""
+    human = entry.spec.human_eval
+    if human is None:
+        return
+    seen: set[str] = set()
+    for i, other in enumerate(human.against):
+        where = ("human_eval", "against", i)
+        if other == entry.name:
+            _err(entry, where, "a spec cannot be judged against itself")
+        elif other in seen:
+            _err(entry, where, f"'{other}' is listed twice")
+        elif other not in by_name:
+            from repro.spec.validate import suggest
+
+            guess = suggest(other, sorted(by_name))
+            _err(entry, where, f"no spec named '{other}' in specs/",
+                 f"did you mean '{guess}'?" if guess else None)
+        seen.add(other)
 
 
 def _check_method(entry: Entry, by_name: dict[str, Entry]) -> None:

@@ -24,6 +24,7 @@ from repro.spec.sections.data import (  # noqa: F401 - the schema's names, in on
 )
 from repro.spec.sections.determinism import Determinism
 from repro.spec.sections.evaluate import Evaluate
+from repro.spec.sections.human_eval import HumanEval
 from repro.spec.sections.model import (  # noqa: F401
     ARCH_MODULES,
     ConfigBase,
@@ -62,6 +63,9 @@ class Spec(Section):
     train: Train
     evaluate: Evaluate = Field(default_factory=Evaluate)
     tracking: Tracking = Field(default_factory=Tracking)
+    human_eval: HumanEval | None = Field(
+        None, description="judge this spec's answers against other specs' by people "
+        "(docs/human-eval.md)")
 
     def spec_refs(self) -> list[tuple[tuple[str, ...], str]]:
         """Other specs whose trained model this one needs, as (field path, spec name):

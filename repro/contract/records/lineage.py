@@ -115,6 +115,10 @@ class StageInputs(Part):
     base_model: BaseModelInput | None = None
     model: ModelInput | None = None  # evaluate: the model it scored
     reward_models: list[ModelInput] | None = None  # grpo rewarded by other specs' models
+    # human_eval: the sheet's key, the judgments files, and the models whose answers were judged
+    sheet_key: FileRef | None = None
+    judgments: list[FileRef] | None = None
+    systems: list[ModelInput] | None = None
 
 
 class Code(Part):
@@ -165,7 +169,7 @@ class _Lineage(Record):
 class StageLineage(_Lineage):
     """``runs/<spec>/{train,evaluate}.lineage.json``."""
 
-    stage: Literal["train", "evaluate"]
+    stage: Literal["train", "evaluate", "human_eval"]
     spec: str
     spec_hash: str | None = None  # sha256 of {"dataset", "spec"} as params.yaml holds them
     # params: the specs.<name> entry (secrets redacted); dataset: the datasets.<key> entry

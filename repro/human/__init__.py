@@ -1,0 +1,1 @@
+"""Human evaluation: blind side-by-side sheets out (``export``), judgments in (``import``)."""
