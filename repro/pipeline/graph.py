@@ -154,6 +154,10 @@ def resolve_params(entry: Entry, key: str) -> dict[str, Any]:
     ordered = {
         k: dumped[k] for k in ("seed", "determinism", "data", "model", "train", "evaluate", "tracking")
     }
+    if spec.search is not None:
+        from repro.search.study import resolve_search
+
+        ordered["search"] = resolve_search(spec)
     return ordered
 
 
@@ -230,6 +234,11 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
                                    str(paths.spec_dir(ref) / paths.TRAIN_LINEAGE))]
         p = f"specs.{name}"
         d = paths.spec_dir(name)
+        if spec.search is not None:  # one sweep stage trains and evaluates every trial
+            from repro.search.study import search_stage
+
+            stages.append(search_stage(root, name, spec, key, [*base_deps, *reward_deps]))
+            continue
         launch, launch_deps = train_command(spec.train, name)
         stages.append(Stage(
             name=f"train-{name}",

@@ -33,6 +33,7 @@ from repro.spec.sections.model import (  # noqa: F401
     PathBase,
     SpecBase,
 )
+from repro.spec.sections.search import Search
 from repro.spec.sections.tracking import Tracking
 from repro.spec.sections.train import (  # noqa: F401
     TRL_METHODS,
@@ -62,6 +63,9 @@ class Spec(Section):
     train: Train
     evaluate: Evaluate = Field(default_factory=Evaluate)
     tracking: Tracking = Field(default_factory=Tracking)
+    search: Search | None = Field(
+        None, description="an Optuna sweep over this spec's fields (docs/search.md); null = none"
+    )
 
     def spec_refs(self) -> list[tuple[tuple[str, ...], str]]:
         """Other specs whose trained model this one needs, as (field path, spec name):
