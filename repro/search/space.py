@@ -111,6 +111,10 @@ def check_search(entry: Any, check_one: Callable[[Any], None]) -> None:
         for cond, value in when_values(param.when).items():
             set_path(ctx, cond, value)
         kind = field_kind(Spec, ctx, path)
+        if kind is None and param.choices:  # e.g. train.peft.kind: its value picks the model
+            probe = copy.deepcopy(ctx)
+            set_path(probe, path, param.choices[0])
+            kind = field_kind(Spec, probe, path)
         if kind is None:
             err(at, f"'{path}' is not a scalar field of the spec",
                 "use a dotted path to a number, string or boolean field, e.g. "

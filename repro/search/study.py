@@ -37,7 +37,7 @@ def resolve_search(spec: Any) -> dict[str, Any]:
         ctx = copy.deepcopy(data)
         for cond, value in when_values(p.get("when")).items():
             set_path(ctx, cond, value)
-        kind = "categorical" if "choices" in p else field_kind(Spec, ctx, path)
+        kind = "categorical" if "choices" in p else field_kind(Spec, ctx, path) or "float"
         if kind == "int":
             p = {f: int(v) if f in ("low", "high", "step") else v for f, v in p.items()}
         space[path] = {"type": kind, **p}

@@ -36,7 +36,9 @@ def trial_row(t) -> dict[str, Any]:
         "number": t.number,
         "state": t.state.name,
         "params": dict(t.params),
-        "values": list(t.values) if t.values is not None else None,
+        # a pruned trial's value in Optuna is its last intermediate one: that is in
+        # "intermediate"; "values" are objective values only
+        "values": list(t.values) if t.values is not None and t.state.name == "COMPLETE" else None,
         "intermediate": {str(k): v for k, v in sorted(t.intermediate_values.items())},
         "seed": t.user_attrs.get("seed"),
         "duration_s": round(dur, 3) if dur is not None else None,
