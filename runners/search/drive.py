@@ -4,7 +4,8 @@ Workers (processes on one machine, or on many) share one storage: a JournalStora
 by default, or a PostgreSQL (any SQLAlchemy) URL from ``$REPRO_SEARCH_STORAGE``, never
 written in a spec. On an RDB storage every running trial sends heartbeats; a worker that
 dies (SIGKILL) leaves a stale trial that the next worker fails and retries once as a new
-trial with the same parameters (``RetryFailedTrialCallback``), so a study ends with exactly
+trial with the same parameters (``RetryHeartbeatStaleTrialCallback``, Optuna 5's name
+for ``RetryFailedTrialCallback``), so a study ends with exactly
 the finished trials asked for, none lost and none counted twice. Never Optuna's ``n_jobs``
 threads: one trial at a time per process.
 """
@@ -33,12 +34,16 @@ def open_storage(journal: Path, url: str | None = None):
 
     url = url if url is not None else storage_url()
     if url:
+        import warnings
+
         beat = int(os.environ.get(HEARTBEAT_ENV, "10"))
-        return optuna.storages.RDBStorage(
-            url, heartbeat_interval=beat, grace_period=3 * beat,
-            failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=2),
-            engine_kwargs={"pool_pre_ping": True},
-        )
+        with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.8
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2)
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=beat, grace_period=3 * beat,
+                heartbeat_stale_trial_callback=retry, engine_kwargs={"pool_pre_ping": True},
+            )
     from optuna.storages.journal import JournalFileBackend
 
     journal.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +67,10 @@ def drive(study, objective: Callable[[Any], Any], target: int, timeout: float | 
     import optuna
     from optuna.trial import TrialState
 
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
     start, ran = time.monotonic(), 0
+    heartbeat = is_heartbeat_enabled(study._storage)
 
     def guarded(trial):
         # a race between workers can start one trial too many: fail it, uncounted
@@ -80,8 +88,8 @@ def drive(study, objective: Callable[[Any], Any], target: int, timeout: float | 
             raise
 
     while timeout is None or time.monotonic() - start < timeout:
-        if hasattr(study._storage, "heartbeat_interval") and study._storage.is_heartbeat_enabled():
-            optuna.storages.fail_stale_trials(study)
+        if heartbeat:
+            optuna.storages.fail_stale_trials(study)  # a dead worker's trial: failed, retried
         trials = study.get_trials(deepcopy=False)
         done = sum(finished(t) for t in trials)
         if done >= target:
