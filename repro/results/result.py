@@ -152,16 +152,28 @@ def _workspace_root(start: Path) -> Path:
     raise ReproError(f"no repro workspace at or above {here} (no '{paths.SPECS_DIR}/' folder)")
 
 
+TRIAL_REF = re.compile(r"^(?P<spec>[A-Za-z0-9][A-Za-z0-9_-]*)#(?P<n>[0-9]+)$")
+
+
 def load_result(text: str, cwd: Path | None = None) -> Result:
     """Resolve what the user typed (spec, run dir, REV:path, MLflow run id) to a Result."""
     cwd = Path(cwd or Path.cwd())
+    trial = TRIAL_REF.match(text)
+    if trial:  # SPEC#N: trial N of a sweep's study
+        root = _workspace_root(cwd)
+        rel = paths.spec_dir(trial["spec"]) / "study" / "trials" / f"{int(trial['n']):04d}"
+        if not (root / rel).is_dir():
+            raise ReproError(f"{text}: no trial {trial['n']} of a sweep '{trial['spec']}' "
+                             f"({rel} does not exist; build the sweep first)")
+        return _fill(Result(text, text, WorkspaceSource(root)), rel.as_posix())
     path = Path(text)
     full = path if path.is_absolute() else cwd / path
     if full.is_dir():
         d = full.resolve()
         if not any((d / paths.lineage_file(s)).is_file() for s in STAGES):
             raise ReproError(f"{text}: no lineage records in this directory")
-        root = d.parent.parent if d.parent.name == paths.RUNS.name else d.parent
+        runs = next((p for p in d.parents if p.name == paths.RUNS.name), None)
+        root = runs.parent if runs is not None else d.parent  # runs/<spec>/study/trials/<N> too
         return _fill(Result(text, d.name, WorkspaceSource(root)),
                      d.relative_to(root).as_posix())
     if full.is_file():

@@ -57,6 +57,21 @@ def test_sweep_in_dvc_then_promote_and_rebuild(tmp_path):
     for f in (ws / f"runs/{name}/model").glob("*.safetensors"):
         assert f.read_bytes() == (trial_model / f.name).read_bytes()
 
+    # diff between two trials names exactly the sampled fields that differ
+    a, b = study["trials"][0], study["trials"][1]
+    differ = sorted(k for k in a["params"] if a["params"][k] != b["params"][k])
+    diff = json.loads(sh(ws, *repro, "diff", "sweep#0", "sweep#1", "--json"))
+    spec_inputs = sorted(x["key"].removeprefix("spec.") for x in diff["inputs"]
+                         if x["key"].startswith("spec."))
+    assert spec_inputs == differ and differ
+    # a trial and the spec promoted from it: the same inputs
+    # (exit 1: the trial's train log also holds the validation losses it was pruned on)
+    proc = subprocess.run([*repro, "diff", f"sweep#{best['number']}", name, "--json"], cwd=ws,
+                          env=ENV, capture_output=True, text=True)
+    same = json.loads(proc.stdout)
+    assert [x for x in same["inputs"] if x["key"].startswith("spec.")] == []
+    assert "train:model" not in {x["key"] for x in same.get("outputs", [])}
+
     # a search field changed: the sweep stage is stale, nothing else
     make_workspace(ws, {"sweep.yaml": SWEEP.replace("trials: 4", "trials: 3")})
     sh(ws, *repro, "compile")
