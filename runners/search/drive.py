@@ -65,9 +65,8 @@ def drive(study, objective: Callable[[Any], Any], target: int, timeout: float | 
     """Run trials of ``study`` in this process until ``target`` trials are finished in the
     whole study (by every worker); return how many this process ran."""
     import optuna
-    from optuna.trial import TrialState
-
     from optuna.storages._heartbeat import is_heartbeat_enabled
+    from optuna.trial import TrialState
 
     start, ran = time.monotonic(), 0
     heartbeat = is_heartbeat_enabled(study._storage)
