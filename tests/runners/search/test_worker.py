@@ -123,3 +123,37 @@ def test_intermediate_evaluation_does_not_change_the_weights(tmp_path, data_root
     assert log[0] == "step,loss,lr,val_loss"
     assert any(row.startswith("3,,,") for row in log)  # evaluated between logged steps
     assert (root / "runs/plain/train_log.csv").read_text().splitlines()[0] == "step,loss,lr"
+
+
+def test_mlflow_parent_run_per_sweep_and_nested_run_per_trial(tmp_path, data_root, monkeypatch):
+    import sqlite3
+
+    from runners.search.worker import run
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    text = SWEEP.replace("trials: 4", "trials: 2").replace("  mlflow: false", "  mlflow: true")
+    spec = sweep_params(text)["specs"]["sweep"]
+    root = fresh(tmp_path, data_root, "tracked")
+    study = run("sweep", spec, root)
+    db = sqlite3.connect(root / "mlflow.db")
+
+    def tagged(key, value):
+        return {r for (r,) in db.execute(
+            "select run_uuid from tags where key = ? and value = ?", (key, value))}
+
+    parents = tagged("repro.role", "study")
+    trials = tagged("repro.role", "trial")
+    assert len(parents) == 1 and len(trials) == 2
+    (parent,) = parents
+    assert trials == tagged("mlflow.parentRunId", parent)
+    for run_id in trials:
+        number = db.execute("select value from tags where run_uuid = ? and key = 'repro.trial'",
+                            (run_id,)).fetchone()[0]
+        row = study["trials"][int(number)]
+        params = dict(db.execute("select key, value from params where run_uuid = ?", (run_id,)))
+        assert params == {k: str(v) for k, v in row["params"].items()}
+        steps = [s for (s,) in db.execute("select step from metrics where run_uuid = ? and "
+                                          "key = 'val_loss' order by step", (run_id,))]
+        assert steps == sorted(int(s) for s in row["intermediate"])
+    assert db.execute("select status from runs where run_uuid = ?", (parent,)).fetchone()[0] \
+        == "FINISHED"
