@@ -49,7 +49,7 @@ def study_name(name: str, spec: dict[str, Any]) -> str:
     return f"{name}-{sha256_text(canonical_json(spec))[:8]}"
 
 
-def objective_for(name: str, spec: dict[str, Any], root: Path):
+def objective_for(name: str, spec: dict[str, Any], root: Path, study: str = ""):
     """The objective of spec ``name``'s study: train and evaluate one trial in-process."""
     import optuna
 
@@ -80,9 +80,10 @@ def objective_for(name: str, spec: dict[str, Any], root: Path):
                             "report": report}
         print(f"trial {trial.number}: " + ", ".join(f"{k}={v}" for k, v in params.items()),
               flush=True)
-        train(tspec, tname, root, command=f"trial {trial.number} of {name}",
-              intermediate=intermediate)
-        metrics = evaluate(tspec, tname, root, command=f"trial {trial.number} of {name}")
+        # the lineage records name the study and the trial
+        command = f"python -m runners.search.worker {name}: study {study}, trial {trial.number}"
+        train(tspec, tname, root, command=command, intermediate=intermediate)
+        metrics = evaluate(tspec, tname, root, command=command)
         values = [float(metrics[o["metric"]]) for o in objectives]
         return values[0] if len(values) == 1 else values
 
@@ -127,7 +128,7 @@ def run(name: str, spec: dict[str, Any], root: Path, *, workers: int = 1,
                 [sys.executable, "-m", "runners.search.worker", name, "--join",
                  "--root", str(root)]))
             time.sleep(0.2)
-    objective, _ = objective_for(name, spec, root)
+    objective, _ = objective_for(name, spec, root, study.study_name)
     callbacks = []
     if not join:
         from runners.search.tracking import callback_for

@@ -81,6 +81,7 @@ def test_seeded_sweep_twice_from_scratch_is_identical(tmp_path, data_root):
     assert [metrics["perplexity"]] == best["values"]
     lineage = json.loads((root / "runs/sweep/evaluate.lineage.json").read_text())
     assert lineage["spec"] == f"sweep/study/trials/{best['trial']:04d}"
+    assert lineage["command"].endswith(f"study {one['study']}, trial {best['trial']}")
     assert best["spec"]["train"]["optimizer"]["lr"] == best["params"]["train.optimizer.lr"]
     assert (root / "runs/sweep/study/plots/plots.html").stat().st_size > 1_000_000  # plotly inlined
     assert (root / "runs/sweep/study/plots/optimization_history.png").is_file()
