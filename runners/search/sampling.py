@@ -136,7 +136,7 @@ def make_pruner(search: dict[str, Any], spec: dict[str, Any]) -> tuple[Any, dict
     elif cfg["name"] == "hyperband":
         cls = optuna.pruners.HyperbandPruner
         kwargs = {"min_resource": cfg["every"],
-                  "max_resource": int(spec["train"].get("max_steps") or "auto")}
+                  "max_resource": spec["train"].get("max_steps") or "auto"}
     else:
         cls, kwargs = optuna.pruners.NopPruner, {}
     return cls(**kwargs), describe(cls, kwargs)

@@ -13,7 +13,9 @@ them; ``--join`` is such a worker (or one started on another machine against
 
 from __future__ import annotations
 
+import argparse
 import copy
+import os
 import subprocess
 import sys
 import time
@@ -90,10 +92,15 @@ def objective_for(name: str, spec: dict[str, Any], root: Path, study: str = ""):
     return objective, objectives
 
 
-def open_study(name: str, spec: dict[str, Any], root: Path, *, create: bool):
+def open_study(name: str, spec: dict[str, Any], root: Path, *, create: bool, index: int = 0):
+    """The study, created or loaded; worker ``index`` > 0 seeds its sampler with seed +
+    index, so parallel workers do not sample the same points."""
     import optuna
 
     search, base = split_entry(spec)
+    if index:
+        search = {**search, "sampler": {**search["sampler"],
+                                        "seed": (int(search["sampler"]["seed"]) + index) % 2**32}}
     sampler, sampler_cfg = sampling.make_sampler(search, base)
     pruner, pruner_cfg = sampling.make_pruner(search, base)
     objectives = search["objective"] if isinstance(search["objective"], list) \
@@ -111,7 +118,7 @@ def open_study(name: str, spec: dict[str, Any], root: Path, *, create: bool):
 
 
 def run(name: str, spec: dict[str, Any], root: Path, *, workers: int = 1,
-        join: bool = False) -> dict[str, Any] | None:
+        join: bool = False, index: int | None = None) -> dict[str, Any] | None:
     """Run spec ``name``'s study to its number of trials; without ``join``, start the other
     workers first and write the outputs last (returns study.json's content)."""
     from runners.search import outputs
@@ -120,13 +127,15 @@ def run(name: str, spec: dict[str, Any], root: Path, *, workers: int = 1,
     search, _ = split_entry(spec)
     if not join and drive.storage_url() is None:
         outputs.clean(root, name)  # a fresh journal: a rebuilt stage starts a fresh study
-    study = open_study(name, spec, root, create=not join)
+    if index is None:  # a worker joining from elsewhere: any seed but the first worker's
+        index = (os.getpid() % 9973) + 1 if join else 0
+    study = open_study(name, spec, root, create=not join, index=index)
     others = []
     if not join:
-        for _ in range(workers - 1):
+        for i in range(1, workers):
             others.append(subprocess.Popen(
                 [sys.executable, "-m", "runners.search.worker", name, "--join",
-                 "--root", str(root)]))
+                 "--index", str(i), "--root", str(root)]))
             time.sleep(0.2)
     objective, _ = objective_for(name, spec, root, study.study_name)
     callbacks = []
@@ -158,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="worker processes on this machine (default: the spec's search.workers)")
     p.add_argument("--join", action="store_true",
                    help="join a running study as one more worker; write no outputs")
+    p.add_argument("--index", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
     def body() -> None:
@@ -167,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         if not spec.get("search"):
             raise RunnerError(f"specs.{args.spec}: has no search section")
         workers = args.workers or int(spec["search"].get("workers") or 1)
-        run(args.spec, spec, args.root, workers=workers, join=args.join)
+        run(args.spec, spec, args.root, workers=workers, join=args.join, index=args.index)
 
     return entry.run(body)
 

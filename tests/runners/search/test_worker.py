@@ -158,3 +158,18 @@ def test_mlflow_parent_run_per_sweep_and_nested_run_per_trial(tmp_path, data_roo
         assert steps == sorted(int(s) for s in row["intermediate"])
     assert db.execute("select status from runs where run_uuid = ?", (parent,)).fetchone()[0] \
         == "FINISHED"
+
+
+def test_two_worker_processes_share_the_journal(tmp_path, data_root):
+    from runners.search.worker import run
+
+    spec = sweep_params()["specs"]["sweep"]
+    root = fresh(tmp_path, data_root, "workers")
+    (root / "params.yaml").write_text(yaml.safe_dump(sweep_params(), sort_keys=False))
+    study = run("sweep", spec, root, workers=2)
+    done = [t for t in study["trials"] if t["state"] in ("COMPLETE", "PRUNED")]
+    assert len(done) == 4 and len({t["number"] for t in done}) == 4
+    assert all(t.get("surplus") for t in study["trials"] if t not in done)
+    # the second worker samples with its own seed: not the first worker's points again
+    assert len({json.dumps(t["params"], sort_keys=True) for t in done}) == 4
+    assert (root / "runs/sweep/study/journal.log").is_file()
