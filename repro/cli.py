@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from repro import __version__
-from repro.commands import EXIT_OK, EXIT_USAGE, data, human, pipeline, results, spec
+from repro.commands import EXIT_OK, EXIT_USAGE, data, human, pipeline, results, search, spec
 from repro.errors import ReproError, SpecErrors
 from repro.ui import err
 
@@ -116,6 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if a file needs upgrading")
     human.add_parsers(add)
+    sw = add("search", search.cmd_search, "run (or --join) a sweep spec's Optuna study "
+             "outside DVC; many workers share $REPRO_SEARCH_STORAGE", specs=True, overrides=True)
+    sw.add_argument("--workers", type=int, metavar="N", help="worker processes on this machine")
+    sw.add_argument("--join", action="store_true", help="join the running study as a worker")
+    pr = add("promote", search.cmd_promote, "write a sweep's trial (default: the best) as a "
+             "concrete spec in specs/", specs=True)
+    pr.add_argument("--trial", type=int, metavar="N", help="the trial number (default: best)")
+    pr.add_argument("--name", metavar="NAME", help="the new spec's name "
+                    "(default: SPEC-trial-N)")
     i = add("init", spec.cmd_init, "create a new workspace (git, DVC, a starter spec)")
     i.add_argument("dir", nargs="?", default=".", metavar="DIR")
     return p

@@ -42,6 +42,7 @@ class Stage:
     run: StageRun
     dist: Dist
     generator: Any = None  # the data-order torch.Generator, seeded
+    intermediate: Any = None  # settings for evaluation during training (a sweep trial's)
 
     @property
     def data_dir(self) -> Path:
@@ -73,7 +74,7 @@ class Outcome:
 def run(
     kind: str, spec: dict[str, Any], s: dict[str, Any], name: str, root: Path,
     manifest: dict[str, Any], command: str | None, body: Callable[[Stage], Outcome],
-    dist: Dist | None = None,
+    dist: Dist | None = None, intermediate: Any = None,
 ) -> dict[str, Any]:
     """Run stage ``kind`` of spec ``name`` around ``body``; return the body's metrics."""
     dist = dist or Dist()
@@ -88,7 +89,8 @@ def run(
         params=redact({**flatten(spec), **flatten(manifest["dataset"], "dataset.")}),
         tags=lineage.tracking_tags(spec, manifest, git, kind),
     )
-    st = Stage(kind, name, root, spec, s, manifest, started, git, ref, mlflow, dist)
+    st = Stage(kind, name, root, spec, s, manifest, started, git, ref, mlflow, dist,
+               intermediate=intermediate)
     try:
         st.generator = seeding.seed_everything(
             s["seed"], full=seeding.determinism(s), threads=seeding.threads(s))

@@ -36,9 +36,13 @@ SECTIONS = {  # the spec sections this stage reads
 
 
 def train(
-    spec: dict, name: str, root: str | Path = ".", *, command: str | None = None
+    spec: dict, name: str, root: str | Path = ".", *, command: str | None = None,
+    intermediate: dict | None = None,
 ) -> dict:
     """Train spec ``name`` (``spec`` = its params.yaml entry) in workspace ``root``.
+
+    ``intermediate`` (a sweep trial's): ``{"every": N, "max_examples": M, "report": f}``,
+    validation loss every N steps, passed to ``f(step, value)`` and written to the train log.
 
     Returns the train metrics (also written to runs/<name>/train_metrics.json).
     """
@@ -48,7 +52,8 @@ def train(
     method = importlib.import_module(method_module(t["method"]))
     manifest = read_manifest(root / paths.data_dir(s["data"]))
     dist = distributed.setup(bool((t.get("distributed") or {}).get("cpu")))
-    return harness.run(STAGE, spec, s, name, root, manifest, command, method.fit, dist)
+    return harness.run(STAGE, spec, s, name, root, manifest, command, method.fit, dist,
+                       intermediate)
 
 
 def main(argv: list[str] | None = None) -> int:

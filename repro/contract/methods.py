@@ -15,7 +15,8 @@ METHOD_MODULES = {
     "reward": "runners.methods.reward",
     "grpo": "runners.methods.grpo",
 }
-STAGES = ("prepare", "train", "evaluate", "human_eval")
+STAGES = ("prepare", "train", "evaluate", "human_eval", "search")
+ENTRY = {"search": "runners.search.worker"}  # a stage whose entry module is not runners.<stage>
 
 
 def method_module(method: str) -> str:
@@ -24,10 +25,11 @@ def method_module(method: str) -> str:
 
 
 def stage_modules(stage: str, method: str | None = None) -> list[str]:
-    """The entry modules of a stage: ``runners.<stage>``, plus the method's for ``train``."""
+    """The entry modules of a stage: ``runners.<stage>``, plus the method's for ``train``
+    and for ``search`` (whose trials train in-process)."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}")
-    modules = [f"runners.{stage}"]
-    if stage == "train" and method is not None:
+    modules = [ENTRY.get(stage, f"runners.{stage}")]
+    if stage in ("train", "search") and method is not None:
         modules.append(method_module(method))
     return modules

@@ -156,6 +156,11 @@ def resolve_params(entry: Entry, key: str) -> dict[str, Any]:
     }
     if dumped.get("human_eval") is not None:  # absent otherwise: other specs' params unchanged
         ordered["human_eval"] = dumped["human_eval"]
+
+    if spec.search is not None:
+        from repro.search.study import resolve_search
+
+        ordered["search"] = resolve_search(spec)
     return ordered
 
 
@@ -232,6 +237,11 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
                                    str(paths.spec_dir(ref) / paths.TRAIN_LINEAGE))]
         p = f"specs.{name}"
         d = paths.spec_dir(name)
+        if spec.search is not None:  # one sweep stage trains and evaluates every trial
+            from repro.search.study import search_stage
+
+            stages.append(search_stage(root, name, spec, key, [*base_deps, *reward_deps]))
+            continue
         launch, launch_deps = train_command(spec.train, name)
         stages.append(Stage(
             name=f"train-{name}",

@@ -167,6 +167,7 @@ LOADERS: dict[str, Callable[[Ref], Result]] = {
     "rev-path": _rev_result,
     "mlflow": lambda ref: _mlflow_result(ref.root, ref.text),
     "revision": _not_a_result,
+    "trial": _workspace_result,  # SPEC#N: runs/SPEC/study/trials/NNNN
 }
 
 

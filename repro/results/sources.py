@@ -222,7 +222,7 @@ RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 class Ref:
     """A parsed reference: ``kind`` says which parser recognised it."""
 
-    kind: str  # run-dir | spec-file | rev-path | mlflow | spec | revision (| what plugins add)
+    kind: str  # trial | run-dir | spec-file | rev-path | mlflow | spec | revision
     text: str  # what the user typed
     root: Path  # the workspace (or the clone holding a run directory)
     name: str = ""  # the spec the result belongs to (empty for a revision)
@@ -255,8 +255,25 @@ def _run_dir(text: str, cwd: Path) -> Ref | None:
     if (d / paths.SPECS_DIR).is_dir() and not any((d / paths.lineage_file(s)).is_file()
                                                   for s in ("train", "evaluate")):
         return None  # a workspace, not a run directory
-    root = d.parent.parent if d.parent.name == paths.RUNS.name else d.parent
+    runs = next((p for p in d.parents if p.name == paths.RUNS.name), None)
+    root = runs.parent if runs is not None else d.parent  # runs/<spec>/study/trials/<N> too
     return Ref("run-dir", text, root, d.name, rel=d.relative_to(root).as_posix())
+
+
+TRIAL_RE = re.compile(r"^(?P<spec>[A-Za-z0-9][A-Za-z0-9_-]*)#(?P<n>[0-9]+)$")
+
+
+def _trial(text: str, cwd: Path) -> Ref | None:
+    """``SPEC#N``: trial N of a sweep's study (its run directory under runs/SPEC/study/)."""
+    m = TRIAL_RE.match(text)
+    if not m:
+        return None
+    root = workspace_root(cwd)
+    rel = paths.spec_dir(m["spec"]) / "study" / "trials" / f"{int(m['n']):04d}"
+    if not (root / rel).is_dir():
+        raise ReproError(f"{text}: no trial {m['n']} of a sweep '{m['spec']}' "
+                         f"({rel} does not exist; build the sweep first)")
+    return Ref("trial", text, root, text, rel=rel.as_posix())
 
 
 def _spec_file(text: str, cwd: Path) -> Ref | None:
@@ -297,7 +314,7 @@ def _revision(text: str, cwd: Path) -> Ref | None:
 
 
 PARSERS: list[Callable[[str, Path], Ref | None]] = [
-    _run_dir, _spec_file, _rev_path, _mlflow, _spec_name, _revision,
+    _trial, _run_dir, _spec_file, _rev_path, _mlflow, _spec_name, _revision,
 ]
 
 

@@ -320,6 +320,10 @@ def check_all(root: Path, entries: list[Entry]) -> None:
             if ref in by_name and depth < 64:
                 visit(by_name[ref], depth + 1)
         _check_one(root, entry, by_name)
+        if entry.spec.search is not None and not entry.errors:
+            from repro.search.space import check_search
+
+            check_search(entry, lambda e: _check_one(root, e, by_name))
 
     _check_cycles(entries, by_name)
     for entry in entries:

@@ -34,6 +34,7 @@ from repro.spec.sections.model import (  # noqa: F401
     PathBase,
     SpecBase,
 )
+from repro.spec.sections.search import Search
 from repro.spec.sections.tracking import Tracking
 from repro.spec.sections.train import (  # noqa: F401
     TRL_METHODS,
@@ -66,6 +67,10 @@ class Spec(Section):
     human_eval: HumanEval | None = Field(
         None, description="judge this spec's answers against other specs' by people "
         "(docs/human-eval.md)")
+
+    search: Search | None = Field(
+        None, description="an Optuna sweep over this spec's fields (docs/search.md); null = none"
+    )
 
     def spec_refs(self) -> list[tuple[tuple[str, ...], str]]:
         """Other specs whose trained model this one needs, as (field path, spec name):

@@ -50,6 +50,7 @@ def fit(st: Stage) -> Outcome:
         + (f", {dist.world} processes" if dist.world > 1 else "")
     )
     checkpoints = _checkpoints(st)
+    watch = _intermediate(st, tokenizer.pad_token_id)
     result = run_loop(
         model,
         examples,
@@ -60,6 +61,7 @@ def fit(st: Stage) -> Outcome:
         say=st.say,
         checkpoints=checkpoints,
         dist=dist,
+        intermediate=watch,
     )
     metrics = {
         "first_loss": round(result.first_loss, 6),
@@ -72,9 +74,19 @@ def fit(st: Stage) -> Outcome:
         "trainable_parameters": trainable,
         "parameters": total,
     }
-    log_csv = "step,loss,lr\n" + "".join(
-        f"{step},{loss:.6f},{lr:.6g}\n" for step, loss, lr in result.log
-    )
+    if watch is None:
+        log_csv = "step,loss,lr\n" + "".join(
+            f"{step},{loss:.6f},{lr:.6g}\n" for step, loss, lr in result.log
+        )
+    else:  # the validation loss where it was measured, empty elsewhere
+        val = dict(watch.values)
+        steps = sorted({step for step, _, _ in result.log} | set(val))
+        rows = {step: (loss, lr) for step, loss, lr in result.log}
+        log_csv = "step,loss,lr,val_loss\n" + "".join(
+            (f"{step},{rows[step][0]:.6f},{rows[step][1]:.6g}," if step in rows else f"{step},,,")
+            + (f"{val[step]:.6f}" if step in val else "") + "\n" for step in steps
+        )
+        metrics["last_val_loss"] = watch.values[-1][1] if watch.values else None
     keep = checkpoints is None or t["checkpoint"].get("keep_after_success")
     return Outcome(
         metrics=metrics,
@@ -90,6 +102,20 @@ def fit(st: Stage) -> Outcome:
                  f"{paths.spec_dir(name)}"),
         after_success=None if keep else checkpoints.clear,
     )
+
+
+def _intermediate(st: Stage, pad_id: int):
+    """Validation loss every N steps when the caller (a sweep trial) asks for it."""
+    settings = st.intermediate
+    if not settings:
+        return None
+    from runners.training.intermediate import Intermediate
+
+    limit = int(settings.get("max_examples", 64))
+    loaded = load_examples(st.data_dir, "validation", int(st.s["train"]["max_length"]),
+                           limit=limit)
+    return Intermediate(every=int(settings["every"]), max_examples=limit,
+                        report=settings.get("report"), examples=loaded.examples, pad_id=pad_id)
 
 
 def _checkpoints(st: Stage):

@@ -126,11 +126,13 @@ def fit(
     *,
     checkpoints=None,
     dist: Dist | None = None,
+    intermediate=None,
 ) -> FitResult:
     """Train ``model`` in place on ``examples`` as the ``train`` section says.
 
     ``checkpoints`` (a ``runners.training.checkpoint.Checkpoints``) makes the run resumable;
-    ``dist`` spreads it over the processes of ``accelerate launch``.
+    ``dist`` spreads it over the processes of ``accelerate launch``; ``intermediate`` (a
+    ``runners.training.intermediate.Intermediate``) evaluates every N steps.
     """
     import torch
 
@@ -233,6 +235,8 @@ def fit(
             if on_log is not None and dist.main:
                 on_log(step, mean, lr)
         state.step = step
+        if intermediate is not None:
+            intermediate.maybe(step, model, device)
         if checkpoints is not None and checkpoints.due(step, steps):
             if dist.main:
                 path = checkpoints.save(step, snapshot())
