@@ -156,7 +156,6 @@ def resolve_params(entry: Entry, key: str) -> dict[str, Any]:
     }
     if dumped.get("human_eval") is not None:  # absent otherwise: other specs' params unchanged
         ordered["human_eval"] = dumped["human_eval"]
-
     if spec.search is not None:
         from repro.search.study import resolve_search
 
