@@ -42,20 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
                             help="spec names or files (default: all in specs/)")
         if overrides:
             sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                            help="override a field, e.g. --set train.optimizer.lr=1e-3")
+                            help="override a field of the named specs only (never of their "
+                            "bases), e.g. --set train.optimizer.lr=1e-3")
         return sp
 
     add("validate", spec.cmd_validate, "check specs; print file:line:col: field: problem",
         specs=True, overrides=True)
-    c = add("compile", pipeline.cmd_compile, "write dvc.yaml and params.yaml from specs/",
-            overrides=True)
+    c = add("compile", pipeline.cmd_compile, "write dvc.yaml and params.yaml from specs/")
     c.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if the committed files are stale")
     r = add("run", pipeline.cmd_run, "compile, then run the stale stages of SPECs (default: all)",
             specs=True, overrides=True)
     r.add_argument("--force", action="store_true", help="re-run stages even if up to date")
     sh = add("show", results.cmd_show, "list specs with their method, base and latest metrics",
-             specs=True)
+             specs=True, overrides=True)
     sh.add_argument("--data", action="store_true",
                     help="prepared data sets from their data cards; with KEY or SPEC, one in "
                     "detail (cleaning steps, token lengths, dropped rows)")

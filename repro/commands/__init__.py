@@ -42,7 +42,7 @@ def load_specs(args: argparse.Namespace, root: Path):
             if not p.is_file():
                 raise ReproError(f"{w}: no such spec file")
             extra.append(p)
-    entries = load_workspace(root, getattr(args, "set", None) or (), extra)
+    entries = load_workspace(root, getattr(args, "set", None) or (), extra, wanted)
     if not entries:
         raise ReproError(
             f"no specs in {root / 'specs'}: add a YAML spec there (see README), "

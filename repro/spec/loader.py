@@ -311,6 +311,22 @@ def load_spec_file(path: Path, root: Path | None = None, _chain: tuple[Path, ...
     sources: list[str] = []
     for parent in parents:
         ppath = (path.parent / parent)
+        if root is not None:
+            from repro.contract.paths import PathRefused, confine
+
+            try:
+                confine(root, str(ppath.absolute()))
+            except PathRefused as e:
+                why = ("a symlink leads out of it" if "symlink" in e.message
+                       else "an absolute path" if Path(parent).is_absolute()
+                       else "it leaves the workspace through '..'")
+                raise SpecError(
+                    f"extends '{parent}', which is outside the workspace"
+                    + (f" ({why})" if why else ""),
+                    pos=doc.values.get(("extends",), ext_pos), field="extends",
+                    hint="a spec extends other specs of this workspace, so that it rebuilds "
+                    "from the repository alone; copy the base into specs/",
+                ) from None
         if not ppath.is_file():
             raise SpecError(
                 f"extends '{parent}', which does not exist",
