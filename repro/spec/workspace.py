@@ -156,16 +156,27 @@ def upgrade_targets(root: Path, wanted: list[str]) -> list[Path]:
     return out
 
 
+def _inherited_version(root: Path, path: Path) -> int | None:
+    """The spec_version a file without one gets from its ``extends`` chain (as loaded)."""
+    try:
+        return load_spec_file(path, root).version
+    except ReproError:
+        return None
+
+
 def upgrade_specs(root: Path, wanted: list[str], check: bool = False) -> list[dict]:
     """``repro upgrade``: rewrite (or with ``check``, only inspect) the spec files;
     ``[{"file", "changes"}]`` per file."""
     from repro.spec.migrate import upgrade_file, upgrade_text
 
     report = []
-    for path in upgrade_targets(root, wanted):
+    targets = upgrade_targets(root, wanted)
+    versions = {path: _inherited_version(root, path) for path in targets}  # before any write
+    for path in targets:
+        inherited = versions[path]
         if check:
-            _, changes = upgrade_text(path.read_text(encoding="utf-8"))
+            _, changes = upgrade_text(path.read_text(encoding="utf-8"), inherited)
         else:
-            changes = upgrade_file(path)
+            changes = upgrade_file(path, inherited)
         report.append({"file": rel(root, path), "changes": changes})
     return report
