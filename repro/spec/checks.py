@@ -83,7 +83,7 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
         if train.max_length > base.config.max_position_embeddings:
             _err(entry, ("train", "max_length"),
                  f"{train.max_length} is longer than the model's max_position_embeddings "
-                 f"({base.config.max_position_embeddings})")
+                 f"({base.config.max_position_embeddings})", value=True)
 
     else:
         if data.tokenizer is not None:
@@ -101,7 +101,7 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
             _err(entry, ("train", "max_length"),
                  f"{train.max_length} is longer than the max_position_embeddings ({positions}) "
                  f"of the model spec '{base.spec}' builds on",
-                 f"use train.max_length: {positions} or less")
+                 f"use train.max_length: {positions} or less", value=True)
     if isinstance(base, PathBase):
         where = _inside(root, entry, ("model", "base", "path"), base.path)
         if where is None:
