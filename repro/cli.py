@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     pn.add_argument("specs", nargs="*", metavar="SPEC", help="spec names or files")
     pn.add_argument("--check", action="store_true",
                     help="write nothing; exit 1 if a pin is missing or differs")
+    pn.add_argument("--external", metavar="NAME",
+                    help="print the hash of repro.yaml's external_data entry NAME")
     add("plan", pipeline.cmd_plan, "preflight without weights: parameters, adapter targets, "
         "memory, tokens per step", specs=True, overrides=True)
     x = add("export", pipeline.cmd_export, "merge a trained adapter into its base; write a "

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from repro.commands import EXIT_FAILED, EXIT_OK, load_specs, workspace_root
+from repro.commands import EXIT_FAILED, EXIT_OK, load_specs, require_valid, workspace_root
 from repro.errors import ReproError
 from repro.ui import style, table
 
@@ -21,6 +21,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
         return show_data(args, root)
     entries, selected = load_specs(args, root)
+    if getattr(args, "set", None):  # a bad override is a usage error, as in every verb
+        require_valid(selected)
     results = [spec_result(root, e) for e in selected]
     if args.json:
         print(json.dumps(results, indent=2))

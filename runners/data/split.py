@@ -84,7 +84,7 @@ def split(
     out.update(present)
     for name in SPLITS:
         out.setdefault(name, [])
-    empty = [name for name in ("train", *fracs) if not out[name]]
+    empty = [name for name in SPLITS if (name == "train" or name in fracs) and not out[name]]
     if empty:
         from repro.spec.datafiles import min_rows
 
