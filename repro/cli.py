@@ -1,7 +1,8 @@
 """The ``repro`` command line, wiring only: parse, call the verb (``repro/commands/``), map errors.
 
 Exit codes: 0 success, 1 a run failed (or ``compile --check`` found stale files),
-2 a user error (a bad spec, a bad argument). User errors never print a traceback.
+2 a user error (a bad spec, a bad argument), 3 the workspace is busy (another repro
+command is writing it; nothing was run). User errors never print a traceback.
 This module imports nothing heavy: ``repro validate`` answers in a fraction of a second.
 """
 
@@ -17,6 +18,8 @@ from repro.ui import err
 
 # ----------------------------------------------------------------------------- parser
 
+WRITERS = ("compile", "run", "pin", "export", "upgrade")  # take the workspace lock (--wait)
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -27,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"repro {__version__}")
     p.add_argument("-C", metavar="DIR", help="run as if started in DIR")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--wait", type=float, metavar="SECONDS", default=None,
+                   help="when another repro command is writing the workspace, wait up to "
+                   "SECONDS for it (default: say so and exit 3)")
     p.set_defaults(func=pipeline.cmd_run, specs=[], set=[], force=False)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -37,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
                         default=argparse.SUPPRESS)
         sp.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="machine-readable output")
+        if name in WRITERS:
+            sp.add_argument("--wait", type=float, metavar="SECONDS", default=argparse.SUPPRESS,
+                            help="wait up to SECONDS for another repro command writing the "
+                            "workspace (default: say so and exit 3)")
         if specs:
             sp.add_argument("specs", nargs="*", metavar="SPEC",
                             help="spec names or files (default: all in specs/)")

@@ -30,6 +30,25 @@ def workspace_root(args: argparse.Namespace) -> Path:
         raise
 
 
+def writes(verb: str):
+    """Run the decorated verb holding the workspace's write lock (``repro/pipeline/busy.py``);
+    with ``--check`` a verb writes nothing and takes no lock."""
+    import functools
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(args: argparse.Namespace) -> int:
+            if getattr(args, "check", False):
+                return fn(args)
+            from repro.pipeline.busy import hold
+
+            with hold(workspace_root(args), getattr(args, "command", None) or verb,
+                      getattr(args, "wait", None)):
+                return fn(args)
+        return wrapper
+    return deco
+
+
 def load_specs(args: argparse.Namespace, root: Path):
     """Load every spec (and files named on the command line); returns (all, selected)."""
     from repro.spec.workspace import load_workspace, select

@@ -7,11 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from repro.commands import EXIT_FAILED, EXIT_OK, load_specs, workspace_root
+from repro.commands import EXIT_FAILED, EXIT_OK, load_specs, workspace_root, writes
 from repro.errors import ReproError
 from repro.ui import style
 
 
+@writes("pin")
 def cmd_pin(args: argparse.Namespace) -> int:
     from repro.data.pin import pin_specs
 

@@ -7,11 +7,12 @@ import json
 import sys
 import time
 
-from repro.commands import EXIT_FAILED, EXIT_OK, load_specs, require_valid, workspace_root
+from repro.commands import EXIT_FAILED, EXIT_OK, load_specs, require_valid, workspace_root, writes
 from repro.errors import ReproError
 from repro.ui import err, style, table
 
 
+@writes("compile")
 def cmd_compile(args: argparse.Namespace) -> int:
     from repro.pipeline.compiler import compile_workspace, stale_files, write_compiled
 
@@ -36,6 +37,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@writes("run")
 def cmd_run(args: argparse.Namespace) -> int:
     from repro.data.pin import PinsChanged
     from repro.pipeline.run import require_dvc, run_specs, status_for
@@ -129,6 +131,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@writes("export")
 def cmd_export(args: argparse.Namespace) -> int:
     from repro.pipeline.run import export_model
 
