@@ -26,7 +26,8 @@ Doc = dict[str, Any]
 def _v1_to_v2(doc: Doc) -> list[str]:
     """v2: ``data.clean.dedupe`` is a mode (exact | near | none) instead of a boolean."""
     changes = []
-    clean = (doc.get("data") or {}).get("clean")
+    data = doc.get("data")
+    clean = data.get("clean") if isinstance(data, dict) else None
     if isinstance(clean, dict) and isinstance(clean.get("dedupe"), bool):
         new = "exact" if clean["dedupe"] else "none"
         changes.append(f"data.clean.dedupe: {str(clean['dedupe']).lower()} -> {new}")
