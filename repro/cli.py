@@ -1,7 +1,8 @@
 """The ``repro`` command line, wiring only: parse, call the verb (``repro/commands/``), map errors.
 
 Exit codes: 0 success, 1 a run failed (or ``compile --check`` found stale files),
-2 a user error (a bad spec, a bad argument). User errors never print a traceback.
+2 a user error (a bad spec, a bad argument), 3 the workspace is busy (another repro
+command is writing it; nothing was run). User errors never print a traceback.
 This module imports nothing heavy: ``repro validate`` answers in a fraction of a second.
 """
 
@@ -17,6 +18,8 @@ from repro.ui import err
 
 # ----------------------------------------------------------------------------- parser
 
+WRITERS = ("compile", "run", "pin", "export", "upgrade")  # take the workspace lock (--wait)
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -27,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"repro {__version__}")
     p.add_argument("-C", metavar="DIR", help="run as if started in DIR")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--wait", type=float, metavar="SECONDS", default=None,
+                   help="when another repro command is writing the workspace, wait up to "
+                   "SECONDS for it (default: say so and exit 3)")
     p.set_defaults(func=pipeline.cmd_run, specs=[], set=[], force=False)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -37,18 +43,22 @@ def build_parser() -> argparse.ArgumentParser:
                         default=argparse.SUPPRESS)
         sp.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="machine-readable output")
+        if name in WRITERS:
+            sp.add_argument("--wait", type=float, metavar="SECONDS", default=argparse.SUPPRESS,
+                            help="wait up to SECONDS for another repro command writing the "
+                            "workspace (default: say so and exit 3)")
         if specs:
             sp.add_argument("specs", nargs="*", metavar="SPEC",
                             help="spec names or files (default: all in specs/)")
         if overrides:
             sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                            help="override a field, e.g. --set train.optimizer.lr=1e-3")
+                            help="override a field of the named specs only (never of their "
+                            "bases), e.g. --set train.optimizer.lr=1e-3")
         return sp
 
     add("validate", spec.cmd_validate, "check specs; print file:line:col: field: problem",
         specs=True, overrides=True)
-    c = add("compile", pipeline.cmd_compile, "write dvc.yaml and params.yaml from specs/",
-            overrides=True)
+    c = add("compile", pipeline.cmd_compile, "write dvc.yaml and params.yaml from specs/")
     c.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if the committed files are stale")
     r = add("run", pipeline.cmd_run, "compile, then run the stale stages of SPECs (default: all)",
@@ -56,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="re-run stages even if up to date")
     sh = add("show", results.cmd_show, "the experiments table: a row per spec (and sweep "
              "trial) with its state (up to date, stale and why, failed, not built), method, "
-             "base, metrics and gates", specs=True)
+             "base, metrics and gates", specs=True, overrides=True)
     sh.add_argument("--where", action="append", metavar="EXPR",
                     help="keep rows where COLUMN OP VALUE (OP: = != > < >= <= ~), e.g. "
                     "'exact_match>0.5', 'status=stale'; repeat to combine")
@@ -83,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     pn.add_argument("specs", nargs="*", metavar="SPEC", help="spec names or files")
     pn.add_argument("--check", action="store_true",
                     help="write nothing; exit 1 if a pin is missing or differs")
+    pn.add_argument("--external", metavar="NAME",
+                    help="print the hash of repro.yaml's external_data entry NAME")
     add("plan", pipeline.cmd_plan, "preflight without weights: parameters, adapter targets, "
         "memory, tokens per step", specs=True, overrides=True)
     x = add("export", pipeline.cmd_export, "merge a trained adapter into its base; write a "

@@ -71,7 +71,9 @@ def meta_model(root: Path, params: dict[str, Any], name: str, notes: list[str]):
         hf_config, model_cls = config_from_spec(base["config"], vocab, no_ids)
         label = "config"
     elif kind == "path":
-        hf_config = AutoConfig.from_pretrained(root / base["path"])
+        from runners.errors import confined
+
+        hf_config = AutoConfig.from_pretrained(confined(root, base["path"], "model.base.path"))
         label = f"path {base['path']}"
     else:
         try:

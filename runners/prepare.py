@@ -20,12 +20,12 @@ from repro.contract import paths, progress
 from repro.contract.fsio import atomic_dir, canonical_json
 from repro.contract.hashing import file_hashes, hash_bytes, sha256_text
 from repro.contract.records import CARD, DataCard, Manifest
-from repro.spec.sections.data import Data
+from repro.spec.sections.data import FORMAT_COLUMNS, Data
 from runners import entry
 from runners.data import clean as c
 from runners.data.examples import TOKENS_DIR, write_tokens
 from runners.data.prompting import full_text
-from runners.data.sources import FORMAT_COLUMNS, load_source
+from runners.data.sources import load_source
 from runners.data.split import split
 from runners.errors import RunnerError
 from runners.params import dataset_params, load_params, resolve_dataset
@@ -133,16 +133,20 @@ def prepare(
         pairs, step = c.dedupe_near(pairs, fmt, float(near["threshold"]), int(near["num_perm"]),
                                     int(near["ngram"]), seed)
         steps.append(step)
+    where = d["source"].get("path") or raw.origin  # the user's own file in every message
     if not pairs:
-        raise RunnerError(f"datasets.{key}: no rows left after cleaning ({_steps_line(steps)})")
+        raise RunnerError(f"{where}: no rows left after cleaning ({_steps_line(steps)})")
 
     bar.update(len(pairs), phase="splitting")
     # 3. split, then decontaminate the training split against the held-out ones
     by_source: dict[str, list[dict]] = {}
     for name, row in pairs:
         by_source.setdefault(name, []).append(row)
-    splits, how = split(by_source, float(sp["validation"]), float(sp["test"]), seed,
-                        sp["group_by"], sp["stratify_by"])
+    try:
+        splits, how = split(by_source, float(sp["validation"]), float(sp["test"]), seed,
+                            sp["group_by"], sp["stratify_by"])
+    except RunnerError as e:
+        raise RunnerError(f"{where}: {e} ({_steps_line(steps)})") from None
     steps.append(c.Step("split", sum(len(v) for v in splits.values())))
     if cl["decontaminate"]:
         splits, step = c.decontaminate(splits, fmt, int(cl["decontaminate"]["ngram"]))
@@ -176,7 +180,7 @@ def prepare(
             f"({'format preference is not tokenized' if fmt == 'preference' else 'no tokenizer'})"
         )
     if not splits["train"]:
-        raise RunnerError(f"datasets.{key}: the train split is empty ({_steps_line(steps)})")
+        raise RunnerError(f"{where}: the train split is empty ({_steps_line(steps)})")
 
     # 5. write everything into a temporary folder, renamed into place at the end
     bar.update(n_split, phase="writing")

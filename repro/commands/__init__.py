@@ -30,6 +30,25 @@ def workspace_root(args: argparse.Namespace) -> Path:
         raise
 
 
+def writes(verb: str):
+    """Run the decorated verb holding the workspace's write lock (``repro/pipeline/busy.py``);
+    with ``--check`` a verb writes nothing and takes no lock."""
+    import functools
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(args: argparse.Namespace) -> int:
+            if getattr(args, "check", False):
+                return fn(args)
+            from repro.pipeline.busy import hold
+
+            with hold(workspace_root(args), getattr(args, "command", None) or verb,
+                      getattr(args, "wait", None)):
+                return fn(args)
+        return wrapper
+    return deco
+
+
 def load_specs(args: argparse.Namespace, root: Path):
     """Load every spec (and files named on the command line); returns (all, selected)."""
     from repro.spec.workspace import load_workspace, select
@@ -42,7 +61,7 @@ def load_specs(args: argparse.Namespace, root: Path):
             if not p.is_file():
                 raise ReproError(f"{w}: no such spec file")
             extra.append(p)
-    entries = load_workspace(root, getattr(args, "set", None) or (), extra)
+    entries = load_workspace(root, getattr(args, "set", None) or (), extra, wanted)
     if not entries:
         raise ReproError(
             f"no specs in {root / 'specs'}: add a YAML spec there (see README), "

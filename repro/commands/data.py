@@ -7,15 +7,18 @@ import json
 import sys
 from pathlib import Path
 
-from repro.commands import EXIT_FAILED, EXIT_OK, load_specs, workspace_root
+from repro.commands import EXIT_FAILED, EXIT_OK, load_specs, workspace_root, writes
 from repro.errors import ReproError
 from repro.ui import style
 
 
+@writes("pin")
 def cmd_pin(args: argparse.Namespace) -> int:
     from repro.data.pin import pin_specs
 
     root = workspace_root(args)
+    if getattr(args, "external", None):
+        return _pin_external(root, args.external)
     if not args.specs:
         raise ReproError("name the spec(s) to pin, e.g. 'repro pin specs/my-spec.yaml'")
     _, selected = load_specs(args, root)
@@ -43,6 +46,30 @@ def cmd_pin(args: argparse.Namespace) -> int:
                     print(f"  {r.note}")
     if args.check and any(r.status != "ok" for r in results):
         return EXIT_FAILED
+    return EXIT_OK
+
+
+def _pin_external(root: Path, name: str) -> int:
+    """``repro pin --external NAME``: print the hash to write into repro.yaml's entry."""
+    from repro.contract.hashing import hash_path
+    from repro.contract.paths import WORKSPACE_CONFIG, PathRefused, external_entry
+
+    try:
+        external_entry(root, name)
+        print(f"{WORKSPACE_CONFIG}: external_data.{name}: hash already pinned; nothing to do")
+        return EXIT_OK
+    except PathRefused as e:
+        if "no pinned hash" not in e.message:
+            raise ReproError(f"{e.message} ({e.hint})") from None
+    from ruamel.yaml import YAML
+
+    doc = YAML(typ="safe", pure=True).load((root / WORKSPACE_CONFIG).read_text(encoding="utf-8"))
+    path = Path(doc["external_data"][name]["path"])
+    if not path.exists():
+        raise ReproError(f"{WORKSPACE_CONFIG}: external_data.{name}.path: {path} not found")
+    digest, files = hash_path(path)
+    print(f"{WORKSPACE_CONFIG}: external_data.{name}: {len(files)} file(s) under {path}\n"
+          f"  hash: {digest}\ncheck the data, then add that line to the entry")
     return EXIT_OK
 
 

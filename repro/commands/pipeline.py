@@ -8,11 +8,12 @@ import sys
 import time
 from pathlib import Path
 
-from repro.commands import EXIT_FAILED, EXIT_OK, load_specs, require_valid, workspace_root
+from repro.commands import EXIT_FAILED, EXIT_OK, load_specs, require_valid, workspace_root, writes
 from repro.errors import ReproError
 from repro.ui import err, style, table
 
 
+@writes("compile")
 def cmd_compile(args: argparse.Namespace) -> int:
     from repro.pipeline.compiler import compile_workspace, stale_files, write_compiled
 
@@ -37,6 +38,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@writes("run")
 def cmd_run(args: argparse.Namespace) -> int:
     from repro.data.pin import PinsChanged
     from repro.pipeline.progress import reporter
@@ -144,6 +146,7 @@ def _spec_targets(root: Path, entry) -> list[str]:
     return [f"evaluate-{entry.name}", *([human.name] if human is not None else [])]
 
 
+@writes("export")
 def cmd_export(args: argparse.Namespace) -> int:
     from repro.pipeline.run import export_model
 

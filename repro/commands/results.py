@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from repro.commands import EXIT_FAILED, EXIT_OK, load_specs, workspace_root
+from repro.commands import EXIT_FAILED, EXIT_OK, load_specs, require_valid, workspace_root
 from repro.errors import ReproError
 from repro.ui import style
 
@@ -22,6 +22,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
         return show_data(args, root)
     entries, selected = load_specs(args, root)
+    if getattr(args, "set", None):  # a bad override is a usage error, as in every verb
+        require_valid(selected)
     rows = experiment_rows(root, entries, selected, trials=not args.no_trials)
     cols = t.columns(rows)
     rows = t.where(rows, cols, args.where or [])

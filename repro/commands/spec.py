@@ -15,6 +15,7 @@ from repro.commands import (
     load_specs,
     print_spec_errors,
     workspace_root,
+    writes,
 )
 from repro.ui import style
 
@@ -41,6 +42,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_USAGE if n_errors else EXIT_OK
 
 
+@writes("upgrade")
 def cmd_upgrade(args: argparse.Namespace) -> int:
     from repro.spec.schema import SPEC_VERSION
     from repro.spec.workspace import upgrade_specs

@@ -25,8 +25,12 @@ def source_label(source: dict[str, Any]) -> str:
 
 
 def local_path(root: Path, rel: str) -> Path:
-    """A ``data.source.path`` (or any path a spec names) as a path on this machine."""
-    return Path(rel) if Path(rel).is_absolute() else Path(root) / rel
+    """A ``data.source.path`` (or any path a spec names) as a path on this machine: inside the
+    workspace (symlinks resolved), or a named ``external:`` entry of the workspace config.
+    Raises ``paths.PathRefused`` otherwise, before anything at that path is opened."""
+    from repro.contract.paths import spec_path
+
+    return spec_path(root, rel)
 
 
 def hub_snapshot(hub: str, revision: str | None, *, local_only: bool) -> Path:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.contract.hashing import FileEntry, hash_file, hash_path
+from repro.contract.paths import PathRefused
 from repro.contract.sources import SourceUnavailable, hub_folder, local_path, source_label
 from repro.errors import ReproError
 
@@ -102,7 +103,10 @@ def source_hash(
     file_hash = cache.file_hash if cache is not None else hash_file
     if "path" in source:
         rel = source["path"]
-        full = local_path(root, rel)
+        try:
+            full = local_path(root, rel)
+        except PathRefused as e:
+            raise ReproError(f"{where}.path: {e.message} ({e.hint})") from None
         if not full.exists():
             raise ReproError(f"{where}.path: {rel} does not exist (relative to {root})")
         if full.is_dir() and not any(full.iterdir()):

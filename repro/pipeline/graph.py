@@ -119,6 +119,13 @@ def resolve_dataset(entry: Entry) -> dict[str, Any]:
     return data
 
 
+def _path_dep(rel: str) -> str:
+    """A data path as a DVC dependency: external data is pinned in the workspace config."""
+    if rel.startswith(paths.EXTERNAL_PREFIX):
+        return paths.WORKSPACE_CONFIG
+    return rel.rstrip("/")
+
+
 def tokenizer_from(entry: Entry, spec_data: dict[str, str]) -> dict[str, Any] | None:
     """Where a data set's tokenizer comes from when the spec does not train one: the
     prepared data set of its base spec, a local model folder, or a hub model."""
@@ -203,7 +210,7 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
     stages: list[Stage] = []
     for key in sorted(datasets):
         src, tok = datasets[key]["source"], datasets[key]["tokenizer_from"] or {}
-        data_deps = [src["path"].rstrip("/")] if "path" in src else []
+        data_deps = [_path_dep(src["path"])] if "path" in src else []
         if "data" in tok:
             data_deps.append(str(paths.data_dir(tok["data"])))
         elif "path" in tok:

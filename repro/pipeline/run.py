@@ -232,6 +232,11 @@ def reproduce(root: Path, targets: list[str] | None = None, force: bool = False,
                 repro_fn=repro_fn,
             )
     except DvcException as e:  # ReproductionError (a stage failed) included
+        if type(e).__name__ == "LockError" and not result.ran and not result.failed:
+            from repro.pipeline.busy import WorkspaceBusy
+
+            raise WorkspaceBusy(f"the workspace is busy: another DVC process holds its lock "
+                                f"({e}); nothing was run") from None
         result.error = str(e)
     return result
 

@@ -16,6 +16,7 @@ from repro.spec.schema import (
     TRL_METHODS,
     BuiltinSource,
     ConfigBase,
+    HubSource,
     PathBase,
     PathSource,
     SpecBase,
@@ -26,8 +27,9 @@ from repro.spec.sections.evaluate import ANSWER_FORMATS
 from repro.spec.workspace import Entry, valid_name
 
 
-def _err(entry: Entry, path: tuple, message: str, hint: str | None = None) -> None:
-    pos = entry.doc.pos(path) if entry.doc else None
+def _err(entry: Entry, path: tuple, message: str, hint: str | None = None,
+         value: bool = False) -> None:
+    pos = entry.doc.pos(path, value=value) if entry.doc else None
     entry.errors.append(SpecError(message, pos=pos, field=".".join(map(str, path)), hint=hint))
 
 
@@ -43,10 +45,14 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
     data, base, train = spec.data, spec.model.base, spec.train
 
     if isinstance(data.source, PathSource):
-        p = root / data.source.path
-        if not p.exists():
-            _err(entry, ("data", "source", "path"), f"data file '{data.source.path}' not found",
-                 "paths are relative to the workspace root")
+        from repro.spec.datacheck import check_data
+
+        check_data(root, entry, _err)
+    if isinstance(data.source, HubSource) and not data.source.revision and not data.hash:
+        _err(entry, ("data", "source", "hub"),
+             f"hub data set '{data.source.hub}' has no revision, so its rows can change "
+             "under the same spec", "pin it: add data.source.revision: <commit sha>, or run "
+             f"'repro pin {entry.name}' to write data.hash", value=True)
     if isinstance(data.source, BuiltinSource):
         made = BUILTINS[data.source.builtin]
         if made != data.format:
@@ -77,7 +83,8 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
         if train.max_length > base.config.max_position_embeddings:
             _err(entry, ("train", "max_length"),
                  f"{train.max_length} is longer than the model's max_position_embeddings "
-                 f"({base.config.max_position_embeddings})")
+                 f"({base.config.max_position_embeddings})", value=True)
+
     else:
         if data.tokenizer is not None:
             _err(entry, ("data", "tokenizer"),
@@ -88,9 +95,18 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
                  "'pretrain' trains a new model from scratch, so model.base must be {config: ...}",
                  "use method: sft to keep training an existing model")
 
+    if isinstance(base, SpecBase):
+        positions = _config_positions(entry, by_name)
+        if positions is not None and train.max_length > positions:
+            _err(entry, ("train", "max_length"),
+                 f"{train.max_length} is longer than the max_position_embeddings ({positions}) "
+                 f"of the model spec '{base.spec}' builds on",
+                 f"use train.max_length: {positions} or less", value=True)
     if isinstance(base, PathBase):
-        where = root / base.path
-        if not where.exists():
+        where = _inside(root, entry, ("model", "base", "path"), base.path)
+        if where is None:
+            pass
+        elif not where.exists():
             _err(entry, ("model", "base", "path"), f"model directory '{base.path}' not found",
                  "paths are relative to the workspace root")
         elif not (where / "config.json").is_file():
@@ -126,6 +142,7 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
              "data.format is 'preference'")
     _check_method(entry, by_name)
     _check_human_eval(entry, by_name)
+    _check_tracking(root, entry)
 
     peft = getattr(train, "peft", None)
     arch = _config_arch(entry, by_name)
@@ -162,7 +179,8 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
 
     dist = train.distributed
     if dist is not None and dist.config_file is not None:
-        if not (root / dist.config_file).is_file():
+        where = _inside(root, entry, ("train", "distributed", "config_file"), dist.config_file)
+        if where is not None and not where.is_file():
             _err(entry, ("train", "distributed", "config_file"),
                  f"accelerate config '{dist.config_file}' not found",
                  "write one with 'accelerate config --config_file FILE'; paths are relative "
@@ -190,6 +208,32 @@ def _check_human_eval(entry: Entry, by_name: dict[str, Entry]) -> None:
             _err(entry, where, f"no spec named '{other}' in specs/",
                  f"did you mean '{guess}'?" if guess else None)
         seen.add(other)
+def _inside(root: Path, entry: Entry, path: tuple, rel: str) -> Path | None:
+    """``rel`` inside the workspace, or None after reporting it (nothing there is touched)."""
+    from repro.contract.paths import PathRefused, confine
+
+    try:
+        return confine(root, rel)
+    except PathRefused as e:
+        _err(entry, path, e.message, e.hint, value=True)
+        return None
+
+
+def _check_tracking(root: Path, entry: Entry) -> None:
+    """A local MLflow store (sqlite:///, file:, a plain path) must be inside the workspace."""
+    uri = entry.spec.tracking.tracking_uri
+    if not uri or "${" in uri:
+        return
+    local = None
+    if uri.startswith("sqlite:///"):
+        local = uri[len("sqlite:///"):]
+        local = "/" + local.lstrip("/") if uri.startswith("sqlite:////") else local
+    elif uri.startswith("file:"):
+        local = uri[len("file:"):].removeprefix("//")
+    elif "://" not in uri:
+        local = uri
+    if local:
+        _inside(root, entry, ("tracking", "tracking_uri"), local)
 
 
 def _check_method(entry: Entry, by_name: dict[str, Entry]) -> None:
@@ -254,6 +298,18 @@ def _check_method(entry: Entry, by_name: dict[str, Entry]) -> None:
                  f"spec '{reward.spec}' trains with method '{other.spec.train.method}', not a "
                  "reward model",
                  "point it at a spec with train.method: reward, or use {function: exact_match}")
+
+
+def _config_positions(entry: Entry, by_name: dict[str, Entry], depth: int = 0) -> int | None:
+    """The max_position_embeddings of the config a spec's model is built from, if known."""
+    base = entry.spec.model.base if entry.spec else None
+    if isinstance(base, ConfigBase):
+        return base.config.max_position_embeddings
+    if isinstance(base, SpecBase) and depth < 64:
+        other = by_name.get(base.spec)
+        if other is not None and other.spec is not None:
+            return _config_positions(other, by_name, depth + 1)
+    return None
 
 
 def _config_arch(entry: Entry, by_name: dict[str, Entry], depth: int = 0) -> str | None:

@@ -40,6 +40,8 @@ class Loaded:
     file: str = ""
     sources: list[str] = field(default_factory=list)  # the files merged, base first
     values: dict[Path_, Pos] = field(default_factory=dict)  # where each key's value starts
+    # the spec_version the file declares, or inherits through 'extends' when it has none
+    version: Any = None
 
     def pos(self, path: Path_, value: bool = False) -> Pos:
         """The position of ``path`` (its value's, if asked and known), else its deepest known prefix."""
@@ -291,12 +293,14 @@ def load_spec_file(path: Path, root: Path | None = None, _chain: tuple[Path, ...
         raise SpecError(f"'extends' chain deeper than {MAX_EXTENDS_DEPTH}", pos=Pos(str(path)))
     doc = load_yaml_file(path, root)
     # each file is upgraded from its own spec_version before merging: a v2 spec may extend
-    # a v1 base (the merged document's version alone would leave the base's old fields)
+    # a v1 base (the merged document's version alone would leave the base's old fields).
+    # A file that leaves spec_version out has its bases' (`repro upgrade` reads it the same)
     from repro.spec.migrate import upgrade
 
-    upgrade(doc.data)
     parents = doc.data.pop("extends", None)
+    doc.version = doc.data.get("spec_version")
     if parents is None:
+        upgrade(doc.data)
         return doc
     ext_pos = doc.positions.get(("extends",), Pos(doc.file, 1, 1))
     if isinstance(parents, str):
@@ -309,8 +313,25 @@ def load_spec_file(path: Path, root: Path | None = None, _chain: tuple[Path, ...
     positions: dict[Path_, Pos] = {}
     values: dict[Path_, Pos] = {}
     sources: list[str] = []
+    inherited = None
     for parent in parents:
         ppath = (path.parent / parent)
+        if root is not None:
+            from repro.contract.paths import PathRefused, confine
+
+            try:
+                confine(root, str(ppath.absolute()))
+            except PathRefused as e:
+                why = ("a symlink leads out of it" if "symlink" in e.message
+                       else "an absolute path" if Path(parent).is_absolute()
+                       else "it leaves the workspace through '..'")
+                raise SpecError(
+                    f"extends '{parent}', which is outside the workspace"
+                    + (f" ({why})" if why else ""),
+                    pos=doc.values.get(("extends",), ext_pos), field="extends",
+                    hint="a spec extends other specs of this workspace, so that it rebuilds "
+                    "from the repository alone; copy the base into specs/",
+                ) from None
         if not ppath.is_file():
             raise SpecError(
                 f"extends '{parent}', which does not exist",
@@ -319,10 +340,14 @@ def load_spec_file(path: Path, root: Path | None = None, _chain: tuple[Path, ...
                 hint=f"paths are relative to {_display(path.parent, root) or '.'}",
             )
         base = load_spec_file(ppath, root, (*_chain, resolved))
+        inherited = base.version if base.version is not None else inherited
         merged = deep_merge(merged, base.data)
         positions.update(base.positions)
         values.update(base.values)
         sources.extend(base.sources)
+    if doc.version is None and inherited is not None:
+        doc.data["spec_version"] = doc.version = inherited
+    upgrade(doc.data)
     merged = deep_merge(merged, doc.data)
     # a key the child sets wins, and so do the positions of everything under it
     for key in doc.data:
@@ -331,7 +356,7 @@ def load_spec_file(path: Path, root: Path | None = None, _chain: tuple[Path, ...
                 del table[p]
     positions.update({p: v for p, v in doc.positions.items() if p != ("extends",)})
     values.update({p: v for p, v in doc.values.items() if p != ("extends",)})
-    return Loaded(merged, positions, doc.file, [*sources, doc.file], values)
+    return Loaded(merged, positions, doc.file, [*sources, doc.file], values, doc.version)
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -377,4 +402,4 @@ def apply_overrides(doc: Loaded, overrides: list[str]) -> Loaded:
             for p in [p for p in table if p[: len(key)] == key]:
                 del table[p]
         positions[key] = pos
-    return Loaded(data, positions, doc.file, doc.sources, values)
+    return Loaded(data, positions, doc.file, doc.sources, values, doc.version)

@@ -26,7 +26,8 @@ Doc = dict[str, Any]
 def _v1_to_v2(doc: Doc) -> list[str]:
     """v2: ``data.clean.dedupe`` is a mode (exact | near | none) instead of a boolean."""
     changes = []
-    clean = (doc.get("data") or {}).get("clean")
+    data = doc.get("data")
+    clean = data.get("clean") if isinstance(data, dict) else None
     if isinstance(clean, dict) and isinstance(clean.get("dedupe"), bool):
         new = "exact" if clean["dedupe"] else "none"
         changes.append(f"data.clean.dedupe: {str(clean['dedupe']).lower()} -> {new}")
@@ -65,7 +66,7 @@ def upgrade(doc: Doc) -> list[str]:
 # ----------------------------------------------------------------------------- upgrade files
 
 
-def upgrade_text(text: str) -> tuple[str, list[str]]:
+def upgrade_text(text: str, inherited: int | None = None) -> tuple[str, list[str]]:
     """``text`` (one spec file) upgraded to SPEC_VERSION, comments and layout kept.
 
     Round-trips through ruamel.yaml: the migrations edit the commented mapping in place,
@@ -83,9 +84,12 @@ def upgrade_text(text: str) -> tuple[str, list[str]]:
     if not isinstance(doc, dict):
         return text, []
     if "spec_version" not in doc:
-        if version_of(doc) >= SPEC_VERSION:
+        # a file without spec_version has the version of the bases it extends (as loading
+        # reads it), else 1
+        version = inherited if isinstance(inherited, int) else 1
+        if version >= SPEC_VERSION:
             return text, []
-        doc.insert(0, "spec_version", 1)  # upgrade() sets it in place: keep it first
+        doc.insert(0, "spec_version", version)  # upgrade() sets it in place: keep it first
     changes = upgrade(doc)
     if not changes:
         return text, []
@@ -94,7 +98,7 @@ def upgrade_text(text: str) -> tuple[str, list[str]]:
     return buf.getvalue(), changes
 
 
-def upgrade_file(path) -> list[str]:
+def upgrade_file(path, inherited: int | None = None) -> list[str]:
     """Upgrade one spec file in place (atomically); return the changes made."""
     import os
     import tempfile
@@ -102,7 +106,7 @@ def upgrade_file(path) -> list[str]:
 
     path = Path(path)
     text = path.read_text(encoding="utf-8")
-    new, changes = upgrade_text(text)
+    new, changes = upgrade_text(text, inherited)
     if changes and new != text:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:

@@ -186,3 +186,37 @@ def validate_doc(doc: Loaded) -> Spec:
                 unique.append(err)
         unique.sort(key=lambda e: (e.pos.line if e.pos else 0, e.pos.col if e.pos else 0))
         raise SpecErrors(unique) from None
+
+
+def check_override(data: dict[str, Any], text: str) -> None:
+    """Refuse a ``--set`` that names a field this spec does not have: an unknown name, or a
+    field under a section the spec leaves unset (``train.peft.r`` on a full fine-tune)."""
+    from repro.errors import Pos
+    from repro.spec.loader import parse_override
+
+    parts, _ = parse_override(text)
+    pos = Pos(f"--set {text}")
+    cur: Any = data
+    for i, part in enumerate(parts):
+        dotted = ".".join(parts[: i + 1])
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+            continue
+        model = model_at(tuple(parts[:i]), data, Spec)
+        if model is None:
+            if isinstance(cur, dict) and i == len(parts) - 1:
+                return  # a new key of a free-form mapping (data.columns, search.space)
+            raise SpecError(f"'{'.'.join(parts[:i]) or part}' is not a mapping with fields "
+                            "in this spec", pos=pos, field=dotted)
+        if part not in model.model_fields:
+            allowed = sorted(model.model_fields)
+            guess = suggest(part, allowed)
+            raise SpecError("unknown field: this spec has no such field", pos=pos, field=dotted,
+                            hint=f"did you mean '{guess}'?" if guess
+                            else "fields here: " + ", ".join(allowed))
+        f = model.model_fields[part]
+        if i < len(parts) - 1 and f.default_factory is None and f.default is None:
+            raise SpecError("not set in this spec (off by default), so it has no fields to "
+                            "change", pos=pos, field=dotted,
+                            hint=f"set it whole, e.g. --set '{dotted}={{...}}'")
+        cur = {}

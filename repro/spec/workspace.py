@@ -67,7 +67,13 @@ def load_entry(root: Path, path: Path, overrides: list[str] | tuple[str, ...] = 
     try:
         doc = load_spec_file(path, root)
         if overrides:
-            doc = apply_overrides(doc, list(overrides))
+            from repro.spec.migrate import upgrade
+            from repro.spec.validate import check_override
+
+            upgrade(doc.data)
+            for text in overrides:
+                check_override(doc.data, text)
+                doc = apply_overrides(doc, [text])
         entry.doc = doc
         entry.spec = validate_doc(doc)
     except SpecErrors as e:
@@ -83,14 +89,25 @@ def load_workspace(
     root: Path,
     overrides: list[str] | tuple[str, ...] = (),
     extra: list[Path] | tuple[Path, ...] = (),
+    wanted: list[str] | tuple[str, ...] = (),
 ) -> list[Entry]:
-    """Load and check every spec of the workspace (plus ``extra`` files given by path)."""
+    """Load and check every spec of the workspace (plus ``extra`` files given by path).
+
+    ``overrides`` (``--set``) apply to the specs named in ``wanted`` only, never to the
+    others (a base spec, say): naming none with an override is a usage error."""
     from repro.spec.checks import check_all
 
     paths = spec_files(root)
     known = {p.resolve() for p in paths}
     paths += [p for p in extra if p.resolve() not in known]
-    entries = [load_entry(root, p, overrides) for p in paths]
+    if overrides and not wanted:
+        raise ReproError(
+            "--set applies only to the specs named on the command line; name one, e.g. "
+            f"'repro validate my-spec --set {overrides[0]}'")
+    named = {Path(w).resolve() for w in wanted if Path(w).suffix in (".yaml", ".yml")}
+    targets = {p.resolve() for p in paths if p.stem in wanted or p.resolve() in named}
+    entries = [load_entry(root, p, overrides if p.resolve() in targets else ())
+               for p in paths]
     check_all(root, entries)
     return entries
 
@@ -139,16 +156,27 @@ def upgrade_targets(root: Path, wanted: list[str]) -> list[Path]:
     return out
 
 
+def _inherited_version(root: Path, path: Path) -> int | None:
+    """The spec_version a file without one gets from its ``extends`` chain (as loaded)."""
+    try:
+        return load_spec_file(path, root).version
+    except ReproError:
+        return None
+
+
 def upgrade_specs(root: Path, wanted: list[str], check: bool = False) -> list[dict]:
     """``repro upgrade``: rewrite (or with ``check``, only inspect) the spec files;
     ``[{"file", "changes"}]`` per file."""
     from repro.spec.migrate import upgrade_file, upgrade_text
 
     report = []
-    for path in upgrade_targets(root, wanted):
+    targets = upgrade_targets(root, wanted)
+    versions = {path: _inherited_version(root, path) for path in targets}  # before any write
+    for path in targets:
+        inherited = versions[path]
         if check:
-            _, changes = upgrade_text(path.read_text(encoding="utf-8"))
+            _, changes = upgrade_text(path.read_text(encoding="utf-8"), inherited)
         else:
-            changes = upgrade_file(path)
+            changes = upgrade_file(path, inherited)
         report.append({"file": rel(root, path), "changes": changes})
     return report

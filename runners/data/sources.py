@@ -25,33 +25,20 @@ from typing import Any
 
 from repro.contract.fsio import canonical_json
 from repro.contract.hashing import FileEntry, data_files, hash_bytes, hash_path
+from repro.contract.paths import EXTERNAL_PREFIX, WORKSPACE_CONFIG, PathRefused, external_entry
 from repro.contract.sources import SourceUnavailable, hub_folder, local_path, source_label
-from repro.spec.sections.data import FORMAT_COLUMNS
+from repro.spec.datafiles import (
+    EXTENSIONS,
+    INVALID,
+    DataProblem,
+    RowError,
+    convert_row,
+    file_type,
+    scan_file,
+    split_of,
+)
 from runners.data import builtin
 from runners.errors import RunnerError
-
-OPTIONAL_COLUMNS = {"input"}
-ROLES = ("system", "user", "assistant")
-EXTENSIONS = {
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "json",
-    ".csv": "csv",
-    ".parquet": "parquet",
-    ".txt": "text",
-    ".text": "text",
-}
-SPLIT_NAMES = {
-    "train": "train",
-    "training": "train",
-    "validation": "validation",
-    "valid": "validation",
-    "val": "validation",
-    "dev": "validation",
-    "test": "test",
-    "testing": "test",
-}
-INVALID = object()  # marks a row that cleaning drops as invalid
 
 
 @dataclass
@@ -93,10 +80,28 @@ def load_source(
         return _load_builtin(source, fmt, seed)
     if "path" in source:
         rel = source["path"]
-        full = local_path(root, rel)
+        try:
+            full = local_path(root, rel)
+        except PathRefused as e:
+            raise RunnerError(f"data.source.path: {e.message} ({e.hint})") from None
         if not full.exists():
             raise RunnerError(f"{rel}: data file or folder not found")
-        return _load_files(full, rel, source, fmt, columns, keep, "path", source_label(source))
+        external = rel.startswith(EXTERNAL_PREFIX)
+        if full.is_dir() and not external:
+            top = Path(root).resolve()
+            for f in data_files(full):
+                if not f.resolve().is_relative_to(top):
+                    raise RunnerError(f"{rel}/{f.relative_to(full).as_posix()}: is outside the "
+                                      f"workspace (a symlink leads to {f.resolve()})")
+        raw = _load_files(full, rel, source, fmt, columns, keep, "path", source_label(source))
+        if external:
+            pinned = external_entry(root, rel[len(EXTERNAL_PREFIX):])["hash"]
+            if raw.raw_hash != pinned:
+                raise RunnerError(
+                    f"{rel}: the external data changed since it was pinned in "
+                    f"{WORKSPACE_CONFIG} (pinned {pinned}, now {raw.raw_hash}); check the data, "
+                    "then update the hash there")
+        return raw
     if "hub" in source:
         try:
             folder = hub_folder(source, local_only=False)
@@ -132,24 +137,14 @@ def _load_builtin(source: dict[str, Any], fmt: str, seed: int) -> RawData:
 
 
 def _file_type(path: Path, declared: str) -> str:
-    if declared != "auto":
-        return declared
-    kind = EXTENSIONS.get(path.suffix.lower())
-    if kind is None:
-        known = ", ".join(sorted(EXTENSIONS))
-        raise RunnerError(
-            f"{path.name}: cannot tell the file type from its extension (known: {known}); "
-            "set data.source.type"
-        )
-    return kind
+    try:
+        return file_type(path, declared, path.name)
+    except DataProblem as e:
+        raise RunnerError(str(e)) from None
 
 
 def _split_of(rel: Path) -> str | None:
-    for part in (rel.stem, *(p for p in rel.parts[:-1])):
-        head = part.lower().replace("-", "_").split("_")[0].split(".")[0]
-        if head in SPLIT_NAMES:
-            return SPLIT_NAMES[head]
-    return None
+    return split_of(rel)
 
 
 def _load_files(
@@ -192,7 +187,8 @@ def _load_files(
         splits[split], invalid[split] = [], []
         for path in paths:
             shown = rel if path == full else f"{rel}/{path.relative_to(full).as_posix()}"
-            records, where = read_records(path, ftype, shown, source.get("text_unit", "line"))
+            records, where = read_records(path, ftype, shown, source.get("text_unit", "line"),
+                                          fmt, columns)
             for i, rec in enumerate(records):
                 row = to_row(rec, fmt, columns, lambda i=i, s=shown, w=where: f"{s}:{w(i)}", keep)
                 if row is INVALID:
@@ -202,14 +198,20 @@ def _load_files(
     return RawData(splits, raw_hash, origin, kind, entries, invalid)
 
 
-def read_records(path: Path, ftype: str, shown: str, text_unit: str = "line"):
+def read_records(path: Path, ftype: str, shown: str, text_unit: str = "line",
+                 fmt: str = "text", columns: dict[str, str] | None = None):
     """The records of one file, read with ``datasets``, and a function giving the place of
     record ``i`` for messages: ``line N`` for JSON lines and text, ``row N`` otherwise.
 
-    When the reader fails, the file is scanned line by line to name the line and column at
-    fault (Arrow's own messages name neither)."""
+    Every row is first scanned by the checks `repro validate` runs on a sample
+    (``repro.spec.datafiles``), so a problem gets the same message, with its line and column,
+    whichever finds it."""
     import datasets
 
+    try:
+        scan_file(path, shown, ftype, fmt, columns or {}, text_unit)
+    except DataProblem as e:
+        raise RunnerError(str(e)) from None
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
     builder = {"jsonl": "json", "json": "json", "csv": "csv", "parquet": "parquet",
@@ -218,13 +220,11 @@ def read_records(path: Path, ftype: str, shown: str, text_unit: str = "line"):
     if ftype == "csv":  # every column read as text: "22" stays a string, an empty cell is None
         import csv
 
-        with open(path, encoding="utf-8", newline="") as f:
+        with open(path, encoding="utf-8-sig", newline="") as f:
             header = next(csv.reader(f), [])
         kwargs["features"] = datasets.Features({c: datasets.Value("string") for c in header})
     if ftype == "text":
         kwargs["sample_by"] = "document" if text_unit == "file" else "line"
-    if ftype == "jsonl":
-        _check_objects(path, shown)
     with tempfile.TemporaryDirectory(prefix="repro-ds-") as cache:
         try:
             ds = datasets.load_dataset(
@@ -232,10 +232,6 @@ def read_records(path: Path, ftype: str, shown: str, text_unit: str = "line"):
             )
             records = ds.to_list()
         except Exception as e:  # noqa: BLE001 - reader errors come in many types
-            if ftype in ("jsonl", "text", "json", "csv"):
-                _check_utf8(path, shown)
-            if ftype == "jsonl":
-                _check_jsonl(path, shown)
             raise RunnerError(f"{shown}: cannot read as {ftype}: {_first_line(e)}") from None
     if not records:
         raise RunnerError(f"{shown}: no rows")
@@ -245,11 +241,13 @@ def read_records(path: Path, ftype: str, shown: str, text_unit: str = "line"):
         def where(i: int) -> str:
             if not lines:
                 lines.extend(_nonblank_lines(path))
-            return f"line {lines[i]}" if i < len(lines) else f"row {i + 1}"
+            return f"{lines[i]}" if i < len(lines) else f"row {i + 1}"
 
         return records, where
     if ftype == "text" and text_unit == "line":
-        return records, lambda i: f"line {i + 1}"
+        return records, lambda i: f"{i + 1}"
+    if ftype == "csv":
+        return records, lambda i: f"row {i + 1}"
     return records, lambda i: f"row {i + 1}"
 
 
@@ -258,64 +256,9 @@ def _first_line(e: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(e).__name__
 
 
-def _check_utf8(path: Path, shown: str) -> None:
-    with open(path, "rb") as f:
-        for lineno, line in enumerate(f, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise RunnerError(
-                    f"{shown}:line {lineno}: not valid UTF-8 "
-                    f"(byte 0x{line[e.start]:02x} at column {e.start + 1})"
-                ) from None
-
-
-def _check_objects(path: Path, shown: str) -> None:
-    """Every JSON line must hold an object (a cheap look at its first byte)."""
-    with open(path, "rb") as f:
-        for lineno, line in enumerate(f, start=1):
-            head = line.lstrip()[:1]
-            if head and head != b"{":
-                kind = {b"[": "a list", b'"': "a string"}.get(head, "not an object")
-                raise RunnerError(f"{shown}:line {lineno}: expected a JSON object, got {kind}")
-
-
 def _nonblank_lines(path: Path) -> list[int]:
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:
         return [n for n, line in enumerate(f, start=1) if line.strip()]
-
-
-def _check_jsonl(path: Path, shown: str) -> None:
-    """Find the first malformed line or mistyped column before Arrow does (it names neither)."""
-    seen_types: dict[str, tuple[str, int]] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise RunnerError(f"{shown}:line {lineno}: invalid JSON: {e.msg} "
-                                  f"(column {e.colno})") from None
-            if not isinstance(obj, dict):
-                raise RunnerError(
-                    f"{shown}:line {lineno}: expected a JSON object, got {type(obj).__name__}"
-                )
-            for key, value in obj.items():
-                if value is None:
-                    continue
-                t = type(value).__name__
-                first = seen_types.setdefault(key, (t, lineno))
-                if first[0] != t and {first[0], t} != {"int", "float"}:
-                    raise RunnerError(
-                        f"{shown}:line {lineno}: column '{key}' is {_a(t)} here but "
-                        f"{_a(first[0])} on line {first[1]}"
-                    )
-
-
-def _a(t: str) -> str:
-    return {"str": "a string", "int": "an integer", "float": "a number", "list": "a list",
-            "dict": "an object", "bool": "a boolean"}.get(t, t)
 
 
 # ----------------------------------------------------------------------------- rows
@@ -327,65 +270,10 @@ def to_row(
     """The record as a row of ``fmt`` (columns renamed), or INVALID for an empty value or
     a malformed chat turn. Raises RunnerError for a missing column or a wrong type;
     ``where()`` names the record's place for that message."""
-    row: dict[str, Any] = {}
-    for col in FORMAT_COLUMNS[fmt]:
-        src = columns.get(col, col)
-        if src not in rec:
-            if col in OPTIONAL_COLUMNS:
-                row[col] = ""
-                continue
-            have = ", ".join(sorted(rec)) or "none"
-            hint = f"map it with data.columns: {{{col}: <your column>}}" if src == col else (
-                f"data.columns maps '{col}' to '{src}'"
-            )
-            raise RunnerError(
-                f"{where()}: missing column '{src}' (format {fmt} needs "
-                f"{', '.join(c for c in FORMAT_COLUMNS[fmt] if c not in OPTIONAL_COLUMNS)}; "
-                f"found: {have}; {hint})"
-            )
-        value = rec[src]
-        if value is None:
-            if col in OPTIONAL_COLUMNS:
-                row[col] = ""
-                continue
-            return INVALID
-        if fmt == "chat":
-            if not isinstance(value, list):
-                raise RunnerError(
-                    f"{where()}: column '{src}' must be a list of messages (got {_a(type(value).__name__)})"
-                )
-            messages = _messages(value)
-            if messages is None:
-                return INVALID
-            row[col] = messages
-            continue
-        if not isinstance(value, str):
-            raise RunnerError(
-                f"{where()}: column '{src}' must be a string (got {_a(type(value).__name__)}: "
-                f"{json.dumps(value)[:40]})"
-            )
-        if not value.strip() and col not in OPTIONAL_COLUMNS:
-            return INVALID
-        row[col] = value
-    for col in keep:
-        if col in rec and col not in row:
-            row[col] = rec[col]
-    return row
-
-
-def _messages(value: list) -> list[dict[str, str]] | None:
-    """Normalised chat turns, or None when a turn is malformed or no assistant speaks."""
-    out = []
-    for m in value:
-        if not isinstance(m, dict) or m.get("role") not in ROLES:
-            return None
-        content = m.get("content")
-        if not isinstance(content, str) or not content.strip():
-            return None
-        out.append({"role": m["role"], "content": content})
-    if not any(m["role"] == "assistant" for m in out):
-        return None
-    return out
+    try:
+        return convert_row(rec, fmt, columns, keep)
+    except RowError as e:
+        raise RunnerError(f"{where()}: {e.message}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

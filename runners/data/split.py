@@ -84,8 +84,17 @@ def split(
     out.update(present)
     for name in SPLITS:
         out.setdefault(name, [])
-    if not out["train"]:
-        raise RunnerError(f"split: no rows left for train ({len(pool)} rows after cleaning)")
+    empty = [name for name in SPLITS if (name == "train" or name in fracs) and not out[name]]
+    if empty:
+        from repro.spec.datafiles import min_rows
+
+        counts = ", ".join(f"{name} {len(out[name])}" for name in SPLITS if name in out)
+        raise RunnerError(
+            f"split: {len(pool)} row(s) after cleaning are too few for the requested splits "
+            f"({counts}): {' and '.join(empty)} would be empty; give it at least "
+            f"{min_rows(validation, test)} rows, or set data.split.{empty[-1]}: 0"
+            if empty[-1] != "train" else
+            f"split: no rows left for train ({len(pool)} rows after cleaning; {counts})")
     how = "from the source" if present and not fracs else (
         "source splits kept, " + ", ".join(fracs) + " carved from train" if present else
         "grouped by " + group_by if group_by else

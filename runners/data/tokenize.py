@@ -39,7 +39,9 @@ def load_tokenizer_from(ref: dict[str, Any], root: Path):
             )
         return load_tokenizer(folder)
     if "path" in ref:
-        return load_tokenizer(root / ref["path"])
+        from runners.errors import confined
+
+        return load_tokenizer(confined(root, ref["path"], "model.base.path"))
     if "hub" in ref:
         return load_tokenizer(ref["hub"], ref.get("revision"))
     raise RunnerError(f"tokenizer_from: expected data, path or hub (got {ref!r})")

@@ -30,6 +30,24 @@ from typing import Any
 from runners.errors import RunnerError
 
 BNB = "bitsandbytes"
+
+
+def _no_kernels_notice(record) -> bool:
+    """bitsandbytes logs, on every import, that the optional ``kernels`` package (a faster
+    4-bit CPU matmul from the Hub) is missing: it falls back to its own, and the line says
+    nothing the user can act on here. Dropped; every other bitsandbytes message is kept."""
+    return "pip install kernels" not in str(record.msg)
+
+
+def _quiet_bitsandbytes() -> None:
+    import logging
+
+    logger = logging.getLogger("bitsandbytes.backends.cpu.ops")
+    if _no_kernels_notice not in logger.filters:
+        logger.addFilter(_no_kernels_notice)
+
+
+_quiet_bitsandbytes()
 # (module, function) pairs that cache whether bitsandbytes is installed
 _PROBES = (
     ("peft.import_utils", "is_bnb_available"),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.contract import paths
-from runners.errors import RunnerError
+from runners.errors import RunnerError, confined
 from runners.models.adapters import (  # noqa: F401  (add_adapter etc.: re-exported for callers)
     add_adapter,
     enable_gradient_checkpointing,
@@ -68,8 +68,7 @@ def base_ref(base: dict[str, Any], root: Path) -> BaseRef:
             )
         return BaseRef("spec", str(full), label=rel.as_posix())
     if kind == "path":
-        rel = Path(base["path"])
-        full = rel if rel.is_absolute() else root / rel
+        full = confined(root, base["path"], "model.base.path")
         if not full.is_dir():
             raise RunnerError(f"model.base.path: {base['path']} is not a directory")
         return BaseRef("path", str(full), label=str(base["path"]))

@@ -291,15 +291,15 @@ def test_pinned_hash_mismatch_stops_before_writing(tmp_path):
 @pytest.mark.parametrize(
     ("content", "fmt", "message"),
     [
-        (b'{"text": "a"}\n\n{"text": "b"\n', "text", r"^bad\.jsonl:line 3: invalid JSON"),
+        (b'{"text": "a"}\n\n{"text": "b"\n', "text", r"^bad\.jsonl:3:13: invalid JSON"),
         (b'{"instruction": "1+1"}\n', "instruction",
-         r"^bad\.jsonl:line 1: missing column 'output' .*data\.columns"),
+         r"^bad\.jsonl:1:1: missing column 'output' .*data\.columns"),
         (b'{"text": "a"}\n{"text": 7}\n', "text",
-         r"^bad\.jsonl:line 2: column 'text' must be a string \(got an integer: 7\)"),
+         r"^bad\.jsonl:2:10: column 'text' must be a string \(got an integer: 7\)"),
         (b'{"text": "a"}\n{"text": "caf\xe9"}\n', "text",
-         r"^bad\.jsonl:line 2: not valid UTF-8 \(byte 0xe9 at column 14\)"),
+         r"^bad\.jsonl:2:14: not valid UTF-8 \(byte 0xe9\)"),
         (b'{"text": ""}\n{"text": "  "}\n', "text", r"no rows left after cleaning"),
-        (b'[1, 2]\n', "text", r"^bad\.jsonl:line 1: expected a JSON object"),
+        (b'[1, 2]\n', "text", r"^bad\.jsonl:1:1: expected a JSON object, got a list: \[1, 2\]"),
     ],
 )
 def test_bad_data_names_file_line_and_column(tmp_path, content, fmt, message):

@@ -19,12 +19,17 @@ BUILTINS = {
     "arithmetic-chat": "chat",
     "arithmetic-preference": "preference",
 }
-FORMAT_COLUMNS = {
-    "text": ("text",),
-    "instruction": ("instruction", "input", "output"),
-    "chat": ("messages",),
-    "preference": ("prompt", "chosen", "rejected"),
+# Each data format's columns and what each holds, checked by repro/spec/datafiles.py at
+# validate time and again by the prepare stage: "text" a non-empty string, "text?" an
+# optional string, "messages" a list of chat turns, "bool" true/false. A new format is one
+# entry here (plus its name in Data.format).
+FORMATS = {
+    "text": {"text": "text"},
+    "instruction": {"instruction": "text", "input": "text?", "output": "text"},
+    "chat": {"messages": "messages"},
+    "preference": {"prompt": "text", "chosen": "text", "rejected": "text"},
 }
+FORMAT_COLUMNS = {name: tuple(columns) for name, columns in FORMATS.items()}
 HASH_PATTERN = r"^blake3:[0-9a-f]{64}$"
 
 

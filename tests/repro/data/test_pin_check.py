@@ -57,7 +57,8 @@ def test_a_changed_byte_stops_the_run_with_both_hashes_and_the_file(pinned, caps
     data = bytearray(train.read_bytes())
     data[10] ^= 1  # one byte, same size
     train.write_bytes(bytes(data))
-    (pinned.root / "data" / "set" / "new.jsonl").write_text('{"a": 1}\n')
+    new = '{"instruction": "new", "output": "row"}\n'  # a valid row: validate lets it pass
+    (pinned.root / "data" / "set" / "new.jsonl").write_text(new)
     (pinned.root / "data" / "set" / "extra.jsonl").unlink()
     actual, _ = hash_path(pinned.root / "data" / "set")
 
@@ -68,7 +69,7 @@ def test_a_changed_byte_stops_the_run_with_both_hashes_and_the_file(pinned, caps
     assert f"pinned  {pin}" in err and f"actual  {actual}" in err
     size = train.stat().st_size
     assert f"changed  train.jsonl ({size:,} -> {size:,} bytes)" in err
-    assert "added    new.jsonl (9 bytes)" in err
+    assert f"added    new.jsonl ({len(new)} bytes)" in err
     assert "removed  extra.jsonl" in err
     assert "runs/_data/set-0123abcd/manifest.json" in err
     assert "repro pin specs/local.yaml" in err and "no stage was run" in err

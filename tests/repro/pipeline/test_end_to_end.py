@@ -88,15 +88,17 @@ def test_failed_stage_exits_1_and_leaves_no_partial_output(tmp_path):
     bad = spec("sft", {"data.source": {"path": "data/qa.jsonl"}})
     ws = make_workspace(tmp_path, {"pre.yaml": spec("pretrain"), "sft.yaml": bad})
     (ws / "data").mkdir()
+    # well-formed rows (validate's sample passes them) whose answers are all blank: cleaning
+    # drops every row, so the prepare stage fails
     (ws / "data" / "qa.jsonl").write_text(
-        '{"instruction": "1+1", "input": "", "output": "2"}\n{"instruction": "2+2", oops\n')
+        "".join(f'{{"instruction": "{i}+1", "input": "", "output": " "}}\n' for i in range(20)))
     (ws / ".gitignore").write_text("/runs/\n")
     assert sh("git", "init", "-q", cwd=ws).returncode == 0
     assert sh(sys.executable, "-m", "dvc", "init", "-q", cwd=ws).returncode == 0
 
     proc = sh(sys.executable, "-m", "repro.cli", "--json", "run", "sft", cwd=ws)
     assert proc.returncode == 1, proc.stderr
-    assert "data/qa.jsonl:line 2: invalid JSON" in proc.stderr
+    assert "data/qa.jsonl: no rows left after cleaning" in proc.stderr
     assert "Traceback" not in proc.stderr
     result = json.loads(proc.stdout)
     (failed,) = result["failed"]

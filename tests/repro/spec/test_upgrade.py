@@ -77,3 +77,17 @@ def test_upgrade_one_spec_takes_its_extends_chain(tmp_path, capsys):
     assert (ws / "specs/other.yaml").read_text() == CHILD
     assert main(["-C", str(ws), "upgrade", "nope"]) == 2
     assert "no spec named 'nope'" in capsys.readouterr().err
+
+
+def test_a_file_without_spec_version_has_its_bases_version(tmp_path, capsys):
+    """`upgrade --check` and loading agree: the shipped specs inherit 2 from _base/tiny.yaml."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    assert main(["-C", str(root), "upgrade", "--check"]) == 0
+    assert "already at spec_version 2" in capsys.readouterr().out
+    ws = make_workspace(tmp_path, {"_base/b.yaml": BASE_V1.replace("spec_version: 1", "spec_version: 2")
+                                   .replace("dedupe: true", "dedupe: exact"), "child.yaml": CHILD})
+    assert main(["-C", str(ws), "upgrade", "--check"]) == 0
+    (entry,) = [e for e in load_workspace(ws) if e.name == "child"]
+    assert entry.ok and entry.doc.version == 2
