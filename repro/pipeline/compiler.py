@@ -55,7 +55,9 @@ def write_compiled(root: Path, compiled: Compiled) -> list[str]:
     for name, text in files:
         if write_text_atomic(root / name, text, only_if_changed=True):
             written.append(name)
-    return written
+    from repro.pipeline.plots import write_offline_template
+
+    return written + write_offline_template(root)
 
 
 def spec_keys(root: Path, entries: list[Entry]) -> dict[str, str]:

@@ -18,7 +18,7 @@ from repro.pipeline.graph import Graph
 HEADER = (
     "# Compiled by `repro compile` from specs/*.yaml. Do not edit generated stages\n"
     "# (meta: {repro: generated}); they are rewritten on every compile. Stages you add\n"
-    "# by hand are kept.\n"
+    "# by hand are kept. Top-level plots with ids 'repro-*' are generated too.\n"
 )
 PARAMS_HEADER = (
     "# Compiled by `repro compile` from specs/*.yaml: the resolved specs, read by the\n"
@@ -99,9 +99,13 @@ def render_dvc(graph: Graph, existing: Any) -> str:
     for name, body in kept:
         stages[name] = body
     doc["stages"] = stages
+    from repro.pipeline.plots import definitions, merge
+
+    old_plots = existing.get("plots") if isinstance(existing, dict) else None
+    doc["plots"] = merge(definitions(graph.specs), old_plots)
     if isinstance(existing, dict):
         for k, v in existing.items():
-            if k != "stages":
+            if k not in ("stages", "plots"):
                 doc[k] = v
     return HEADER + _strip_header(_dump(_plain(doc)), HEADER)
 
