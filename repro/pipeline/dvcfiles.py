@@ -120,7 +120,38 @@ def render_params(graph: Graph, existing: Any) -> str:
         for k, v in existing.items():
             if k not in OWNED_PARAMS:
                 doc[k] = v
-    return PARAMS_HEADER + _strip_header(_dump(_plain(doc)), PARAMS_HEADER)
+    body = _strip_header(_dump(_plain(doc)), PARAMS_HEADER)
+    return PARAMS_HEADER + digest_line(body) + body
+
+
+DIGEST_PREFIX = "# repro-digest: "
+
+
+def digest_line(body: str) -> str:
+    """The line that lets repro tell its own params.yaml from one edited by another tool:
+    a hash of the ``datasets`` and ``specs`` parts (keys of your own may change freely)."""
+    import hashlib
+
+    owned, key = [], None
+    for line in body.splitlines(keepends=True):
+        if line[:1] not in (" ", "-", "#", "\n", ""):
+            key = line.split(":", 1)[0].strip()
+        if key in OWNED_PARAMS:
+            owned.append(line)
+    text = "".join(owned)
+    return f"{DIGEST_PREFIX}{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}\n"
+
+
+def edited_outside(text: str) -> bool:
+    """True when ``params.yaml`` no longer is what repro wrote (e.g. ``dvc exp run -S``).
+    A file from before the digest line (or not from repro at all) is not judged."""
+    if not text.startswith(PARAMS_HEADER):
+        return "\nspecs:" in text and "\ndatasets:" in text  # repro's keys, header gone
+    rest = text[len(PARAMS_HEADER):]
+    if not rest.startswith(DIGEST_PREFIX):
+        return False
+    line, _, body = rest.partition("\n")
+    return line + "\n" != digest_line(body)
 
 
 def _plain(value: Any) -> Any:
