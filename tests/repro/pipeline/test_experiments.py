@@ -1,8 +1,7 @@
-"""DVC experiments that cooperate: ``repro exp run`` round trip, and the ``dvc exp run -S`` guard."""
+"""DVC experiments that cooperate: the ``dvc exp run -S`` guard and spec edits by ``--set``."""
 
 from __future__ import annotations
 
-import json
 import sys
 
 import pytest
@@ -30,33 +29,6 @@ def ws(tmp_path):
 
 def _repro(ws, *args):
     return sh(sys.executable, "-m", "repro.cli", *args, cwd=ws)
-
-
-def test_queued_experiments_round_trip(ws):
-    for lr in ("0.01", "0.02"):
-        r = _repro(ws, "exp", "run", "pre", "--set", f"train.optimizer.lr={lr}", "--queue",
-                   "-n", f"lr-{lr}")
-        assert r.returncode == 0, r.stdout + r.stderr
-    # the workspace is back as it was; the queue holds the changes
-    assert sh("git", "status", "--porcelain", "--untracked-files=no", cwd=ws).stdout == ""
-    r = sh(sys.executable, "-m", "dvc", "exp", "run", "--run-all", cwd=ws)
-    assert r.returncode == 0, r.stdout + r.stderr
-
-    shown = json.loads(sh(sys.executable, "-m", "dvc", "exp", "show", "--json", cwd=ws).stdout)
-    exps = {e["name"]: e for b in shown for e in (b.get("experiments") or [])}
-    assert {"lr-0.01", "lr-0.02"} <= set(exps)
-    for name, lr in (("lr-0.01", 0.01), ("lr-0.02", 0.02)):
-        data = exps[name]["revs"][0]["data"]
-        params = data["params"]["params.yaml"]["data"]
-        assert params["specs"]["pre"]["train"]["optimizer"]["lr"] == lr
-        assert "perplexity" in data["metrics"]["runs/pre/metrics.json"]["data"]
-
-    r = sh(sys.executable, "-m", "dvc", "exp", "apply", "lr-0.02", cwd=ws)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "lr: 0.02" in (ws / "specs/pre.yaml").read_text()  # the spec holds the change
-    r = _repro(ws, "--json")
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert json.loads(r.stdout)["ran"] == []  # nothing reverted, nothing to do
 
 
 def test_a_direct_dvc_exp_set_is_explained_not_reverted(ws):
