@@ -137,6 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--trial", type=int, metavar="N", help="the trial number (default: best)")
     pr.add_argument("--name", metavar="NAME", help="the new spec's name "
                     "(default: SPEC-trial-N)")
+    ex = sub.add_parser("exp", help="DVC experiments whose commits hold the changed spec")
+    exsub = ex.add_subparsers(dest="exp_command", metavar="EXP_COMMAND", required=True)
+    er = exsub.add_parser("run", help="change SPEC with --set, recompile and 'dvc exp run' "
+                          "(--queue: queue it; run the queue with 'dvc exp run --run-all')")
+    er.set_defaults(func=pipeline.cmd_exp_run)
+    er.add_argument("-C", metavar="DIR", help="run as if started in DIR", default=argparse.SUPPRESS)
+    er.add_argument("spec", metavar="SPEC", help="a spec name")
+    er.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="change a field of the spec file, e.g. --set train.optimizer.lr=1e-3")
+    er.add_argument("--queue", action="store_true", help="queue the experiment, do not run it")
+    er.add_argument("-n", "--name", metavar="NAME", help="the experiment's name")
     i = add("init", spec.cmd_init, "create a new workspace (git, DVC, a starter spec)")
     i.add_argument("dir", nargs="?", default=".", metavar="DIR")
     return p

@@ -88,6 +88,7 @@ def run(
         spec=tracked, name=name, stage=kind, root=root,
         params=redact({**flatten(spec), **flatten(manifest["dataset"], "dataset.")}),
         tags=lineage.tracking_tags(spec, manifest, git, kind),
+        manifest=manifest, git=git, command=command,
     )
     st = Stage(kind, name, root, spec, s, manifest, started, git, ref, mlflow, dist,
                intermediate=intermediate)
@@ -109,7 +110,7 @@ def run(
         mlflow.finish(failed=True)
         raise
     mlflow.log_metrics(outcome.logged)
-    mlflow.finish([*written, *records])
+    mlflow.finish([*written, *records], out_dir=st.out_dir)
     if outcome.summary:
         print(outcome.summary)
     return outcome.metrics

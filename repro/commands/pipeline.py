@@ -164,3 +164,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"exported {name}: {what} -> {info['out']}")
     return EXIT_OK
 
+
+
+def cmd_exp_run(args: argparse.Namespace) -> int:
+    from repro.pipeline.experiments import exp_run
+    from repro.pipeline.run import _python_on_path, require_dvc
+
+    root = workspace_root(args)
+    require_dvc(root)
+    _python_on_path()
+    rc = exp_run(root, args.spec, args.set, queue=args.queue, name=args.name)
+    return EXIT_OK if rc == 0 else EXIT_FAILED

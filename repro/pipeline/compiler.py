@@ -48,14 +48,18 @@ def write_compiled(root: Path, compiled: Compiled) -> list[str]:
     """Write env.lock, params.yaml and dvc.yaml where they changed; the names written."""
     from repro.contract import envlock
     from repro.contract.fsio import write_text_atomic
+    from repro.pipeline.experiments import guard
 
+    guard(root, compiled.params_yaml)  # params.yaml edited by another tool: stop, explain
     written = []
     files = ((paths.ENV_LOCK, envlock.render()), (paths.PARAMS_FILE, compiled.params_yaml),
              (paths.DVC_FILE, compiled.dvc_yaml))
     for name, text in files:
         if write_text_atomic(root / name, text, only_if_changed=True):
             written.append(name)
-    return written
+    from repro.pipeline.plots import write_offline_template
+
+    return written + write_offline_template(root)
 
 
 def spec_keys(root: Path, entries: list[Entry]) -> dict[str, str]:

@@ -18,7 +18,7 @@ from repro.pipeline.graph import Graph
 HEADER = (
     "# Compiled by `repro compile` from specs/*.yaml. Do not edit generated stages\n"
     "# (meta: {repro: generated}); they are rewritten on every compile. Stages you add\n"
-    "# by hand are kept.\n"
+    "# by hand are kept. Top-level plots with ids 'repro-*' are generated too.\n"
 )
 PARAMS_HEADER = (
     "# Compiled by `repro compile` from specs/*.yaml: the resolved specs, read by the\n"
@@ -99,9 +99,13 @@ def render_dvc(graph: Graph, existing: Any) -> str:
     for name, body in kept:
         stages[name] = body
     doc["stages"] = stages
+    from repro.pipeline.plots import definitions, merge
+
+    old_plots = existing.get("plots") if isinstance(existing, dict) else None
+    doc["plots"] = merge(definitions(graph.specs), old_plots)
     if isinstance(existing, dict):
         for k, v in existing.items():
-            if k != "stages":
+            if k not in ("stages", "plots"):
                 doc[k] = v
     return HEADER + _strip_header(_dump(_plain(doc)), HEADER)
 
@@ -116,7 +120,38 @@ def render_params(graph: Graph, existing: Any) -> str:
         for k, v in existing.items():
             if k not in OWNED_PARAMS:
                 doc[k] = v
-    return PARAMS_HEADER + _strip_header(_dump(_plain(doc)), PARAMS_HEADER)
+    body = _strip_header(_dump(_plain(doc)), PARAMS_HEADER)
+    return PARAMS_HEADER + digest_line(body) + body
+
+
+DIGEST_PREFIX = "# repro-digest: "
+
+
+def digest_line(body: str) -> str:
+    """The line that lets repro tell its own params.yaml from one edited by another tool:
+    a hash of the ``datasets`` and ``specs`` parts (keys of your own may change freely)."""
+    import hashlib
+
+    owned, key = [], None
+    for line in body.splitlines(keepends=True):
+        if line[:1] not in (" ", "-", "#", "\n", ""):
+            key = line.split(":", 1)[0].strip()
+        if key in OWNED_PARAMS:
+            owned.append(line)
+    text = "".join(owned)
+    return f"{DIGEST_PREFIX}{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}\n"
+
+
+def edited_outside(text: str) -> bool:
+    """True when ``params.yaml`` no longer is what repro wrote (e.g. ``dvc exp run -S``).
+    A file from before the digest line (or not from repro at all) is not judged."""
+    if not text.startswith(PARAMS_HEADER):
+        return "\nspecs:" in text and "\ndatasets:" in text  # repro's keys, header gone
+    rest = text[len(PARAMS_HEADER):]
+    if not rest.startswith(DIGEST_PREFIX):
+        return False
+    line, _, body = rest.partition("\n")
+    return line + "\n" != digest_line(body)
 
 
 def _plain(value: Any) -> Any:

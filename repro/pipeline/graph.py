@@ -256,9 +256,10 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
                          *stage_code(root, "train", spec.train.method), paths.ENV_LOCK}),
             params=[f"{p}.seed", f"{p}.determinism", f"{p}.data", f"{p}.model", f"{p}.train",
                     f"{p}.tracking"],
-            outs=[str(paths.model_dir(name)), str(d / paths.TRAIN_LINEAGE)],
+            # the train log is drawn by the top-level plots (repro/pipeline/plots.py)
+            outs=[str(paths.model_dir(name)), str(d / paths.TRAIN_LINEAGE),
+                  str(d / paths.TRAIN_LOG)],
             metrics=[str(d / paths.TRAIN_METRICS)],
-            plots=[{str(d / paths.TRAIN_LOG): {"x": "step", "y": "loss"}}],
             spec=name,
             kind="train",
         ))

@@ -71,6 +71,9 @@ def init_workspace(path: Path) -> None:
         compiled = compile_workspace(path, entries)
         write_text_atomic(path / "params.yaml", compiled.params_yaml)
         write_text_atomic(path / "dvc.yaml", compiled.dvc_yaml)
+        from repro.pipeline.plots import write_offline_template
+
+        write_offline_template(path)
     except BaseException:
         import shutil
 

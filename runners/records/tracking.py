@@ -44,7 +44,43 @@ def tracking_uri(tracking: dict[str, Any], root: Path) -> str:
         return env
     if tracking.get("tracking_uri"):
         return expand_env(str(tracking["tracking_uri"]))
-    return f"sqlite:///{(root / DB_FILE).resolve().as_posix()}"
+    return default_uri(root)
+
+
+def default_uri(root: Path) -> str:
+    """The workspace's own store: ``sqlite:///<workspace>/mlflow.db``."""
+    return f"sqlite:///{(Path(root) / DB_FILE).resolve().as_posix()}"
+
+
+def source_tags(root: Path, stage: str, name: str, git: dict[str, Any],
+                command: str | None) -> dict[str, str | None]:
+    """MLflow's standard tags, so the UI's Source, Version and User columns say what ran."""
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = None
+    dirty = git.get("dirty")
+    return {
+        "mlflow.source.type": "LOCAL",
+        "mlflow.source.name": command or f"python -m runners.{stage} {name}",
+        "mlflow.source.git.commit": git.get("commit"),
+        "mlflow.project.entryPoint": f"runners.{stage}",
+        "mlflow.user": user,
+        "repro.git_dirty": None if dirty is None else str(bool(dirty)).lower(),
+        "repro.git_diff_sha256": git.get("diff_sha256"),
+    }
+
+
+MAX_DIFF_CHARS = 1 << 20
+
+
+def _diff(root: Path) -> str | None:
+    from repro.contract.git import uncommitted_diff
+
+    diff = uncommitted_diff(root)
+    return diff[:MAX_DIFF_CHARS] if diff else None
 
 
 def expand_env(text: str) -> str:
@@ -108,13 +144,18 @@ class StageRun:
         root: Path,
         params: dict[str, Any],
         tags: dict[str, str | None],
+        manifest: dict[str, Any] | None = None,
+        git: dict[str, Any] | None = None,
+        command: str | None = None,
     ) -> StageRun:
-        """Open the run (``spec`` resolved, ``params`` the flat params to record)."""
+        """Open the run (``spec`` resolved, ``params`` the flat params to record); ``manifest``
+        gives the dataset inputs, ``git`` the source tags (and the diff of a dirty tree)."""
         run = cls()
         tracking = spec.get("tracking") or {}
-        if not tracking.get("mlflow", True):
+        if not tracking.get("mlflow", True) and not tracking.get("wandb"):
             return run
-        run._guard(lambda: run._spawn(tracking, name, stage, Path(root), params, tags))
+        run._guard(lambda: run._spawn(tracking, spec, name, stage, Path(root), params, tags,
+                                      manifest, git or {}, command))
         return run
 
     @property
@@ -126,18 +167,30 @@ class StageRun:
             self._warn(f"no run opened within {OPEN_TIMEOUT_S} s")
         return self._run_id
 
-    def _spawn(self, tracking, name, stage, root, params, tags) -> None:
+    def _spawn(self, tracking, spec, name, stage, root, params, tags, manifest, git,
+               command) -> None:
+        from runners.records import mlflow_views
+
         uri = tracking_uri(tracking, root)
-        self.uri = scrub(uri)
+        self.uri = scrub(uri) if tracking.get("mlflow", True) else None
         self._proc = subprocess.Popen(
             [sys.executable, "-c", SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             text=True, encoding="utf-8", env={**os.environ, "PYTHONPATH": _pythonpath()},
         )
+        all_tags = {**source_tags(root, stage, name, git, command), **tags}
         self._send({
             "op": "open", "uri": uri, "experiment": tracking.get("experiment") or "repro",
             "root": str(root.resolve()), "name": name, "stage": stage,
+            "mlflow": bool(tracking.get("mlflow", True)), "wandb": tracking.get("wandb"),
+            "own_store": uri == default_uri(root),
+            "log_model": tracking.get("log_model", True),
+            "register": tracking.get("register_model"),
+            "spec": redact(spec),
             "params": {k: _param_value(v) for k, v in sorted(redact(params).items())},
-            "tags": {k: scrub(str(v)) for k, v in tags.items() if v is not None},
+            "tags": {k: scrub(str(v)) for k, v in all_tags.items() if v is not None},
+            "datasets": mlflow_views.datasets(manifest, str(spec.get("data")), stage)
+            if manifest else [],
+            "diff": _diff(root) if git.get("dirty") else None,
         })
         proc = self._proc
         threading.Thread(target=self._write, args=(proc,), daemon=True).start()
@@ -148,14 +201,17 @@ class StageRun:
         if self._proc is None:
             return
         self._send({"op": "metrics", "metrics": {k: float(v) for k, v in metrics.items()},
-                    "step": step or 0, "ts": int(time.time() * 1000)})
+                    "step": step, "ts": int(time.time() * 1000)})
 
-    def finish(self, files: Iterable[Path] = (), failed: bool = False) -> None:
-        """Log ``files`` as artifacts (unless ``failed``), end the run, wait for the process."""
+    def finish(self, files: Iterable[Path] = (), failed: bool = False,
+               out_dir: Path | None = None) -> None:
+        """Log ``files`` as artifacts (unless ``failed``), and from ``out_dir`` (``runs/<spec>``)
+        the curves and model of a train stage; end the run, wait for the process."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        self._outbox.put({"op": "finish", "files": [str(f) for f in files], "failed": failed})
+        self._outbox.put({"op": "finish", "files": [str(f) for f in files], "failed": failed,
+                          "out_dir": str(out_dir) if out_dir is not None else None})
         self._outbox.put(None)  # then close its stdin
         try:
             rc = proc.wait(FINISH_TIMEOUT_S)
@@ -211,7 +267,7 @@ class StageRun:
 
 OPEN_TIMEOUT_S = 300
 FINISH_TIMEOUT_S = 600
-SERVE = "from runners.records.tracking import serve; serve()"
+SERVE = "from runners.records.tracking_serve import serve; serve()"
 
 
 def _pythonpath() -> str:
@@ -221,109 +277,5 @@ def _pythonpath() -> str:
     return here + (os.pathsep + rest if rest else "")
 
 
-def serve() -> None:
-    """The tracking process: JSON lines on stdin (open, metrics..., finish) -> MLflow.
-
-    Answers on stdout: ``{"opened": run_id}``, ``{"error": text}`` (then it only drains its
-    input), ``{"done": true}``. Its stdin closing before ``finish`` marks the run FAILED.
-    """
-    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)  # whatever MLflow prints goes to stderr, never into the answers
-    sys.stdout = sys.stderr
-
-    def answer(**fields: Any) -> None:
-        answers.write(json.dumps(fields) + "\n")
-        answers.flush()
-
-    client = run_id = None
-    for line in sys.stdin:
-        message = json.loads(line)
-        op = message["op"]
-        try:
-            if op == "open":
-                client, run_id = _open(message)
-                answer(opened=run_id)
-            elif client is None:  # tracking off: drain, but say when done
-                if op == "finish":
-                    answer(done=True)
-                continue
-            elif op == "metrics":
-                from mlflow.entities import Metric
-
-                batch = [Metric(k, v, message["ts"], message["step"])
-                         for k, v in message["metrics"].items()]
-                client.log_batch(run_id, metrics=batch)
-            elif op == "finish":
-                if not message["failed"]:
-                    for f in message["files"]:
-                        client.log_artifact(run_id, f)
-                client.set_terminated(run_id, "FAILED" if message["failed"] else "FINISHED")
-                client = None
-                answer(done=True)
-        except Exception as e:
-            text = scrub(str(e)).strip().splitlines()
-            answer(error=text[0] if text else type(e).__name__)
-            if op == "open":
-                answer(opened=None)
-            client = None
-            if op == "finish":
-                answer(done=True)
-    if client is not None:  # the stage died before finishing
-        with contextlib.suppress(Exception):
-            client.set_terminated(run_id, "FAILED")
-
-
-def _open(m: dict[str, Any]):
-    _quiet()
-    from mlflow.entities import Param
-    from mlflow.tracking import MlflowClient
-
-    _quiet()
-    client = MlflowClient(tracking_uri=m["uri"])
-    experiment_id = _experiment(client, m["experiment"], m["uri"], Path(m["root"]))
-    parent = _parent_run(client, experiment_id, m["name"])
-    all_tags = {
-        TAG_SPEC: m["name"],
-        TAG_ROLE: "stage",
-        TAG_STAGE: m["stage"],
-        PARENT_TAG: parent,
-        **m["tags"],
-    }
-    run = client.create_run(experiment_id, run_name=f"{m['name']}/{m['stage']}", tags=all_tags)
-    run_id = run.info.run_id
-    flat = [Param(k, v) for k, v in m["params"].items()]
-    for i in range(0, len(flat), 100):  # MLflow takes at most 100 params per batch
-        client.log_batch(run_id, params=flat[i : i + 100])
-    return client, run_id
-
-
 def _param_value(v: Any) -> str:
     return str(v)[:6000]
-
-
-def _is_local(uri: str) -> bool:
-    return uri.startswith(("sqlite:", "file:")) or "://" not in uri
-
-
-def _experiment(client, name: str, uri: str, root: Path) -> str:
-    exp = client.get_experiment_by_name(name)
-    if exp is not None:
-        return exp.experiment_id
-    location = (root / ARTIFACTS_DIR).resolve().as_uri() if _is_local(uri) else None
-    return client.create_experiment(name, artifact_location=location)
-
-
-def _parent_run(client, experiment_id: str, name: str) -> str:
-    quoted = name.replace("'", "\\'")
-    found = client.search_runs(
-        [experiment_id],
-        filter_string=f"tags.`{TAG_SPEC}` = '{quoted}' and tags.`{TAG_ROLE}` = 'spec'",
-        max_results=1,
-    )
-    if found:
-        return found[0].info.run_id
-    parent = client.create_run(
-        experiment_id, run_name=name, tags={TAG_SPEC: name, TAG_ROLE: "spec"}
-    )
-    client.set_terminated(parent.info.run_id, "FINISHED")
-    return parent.info.run_id

@@ -1,6 +1,8 @@
-"""The ``tracking`` section: MLflow (no password may be written into a spec)."""
+"""The ``tracking`` section: MLflow, and W&B optionally (no password may be written into a spec)."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import (
     Field,
@@ -8,6 +10,16 @@ from pydantic import (
 )
 
 from repro.spec.sections.common import Section
+
+
+class Wandb(Section):
+    project: str = Field("repro", min_length=1)
+    entity: str | None = None
+    mode: Literal["offline", "online"] = Field(
+        "offline",
+        description="offline writes runs under .repro/wandb (upload later with `wandb sync`); "
+        "online needs WANDB_API_KEY in the environment; WANDB_MODE overrides",
+    )
 
 
 class Tracking(Section):
@@ -18,6 +30,16 @@ class Tracking(Section):
         "${NAME} is replaced by environment variable NAME at run time (for credentials)",
     )
     experiment: str = Field("repro", min_length=1)
+    log_model: bool = Field(
+        True, description="log the trained model or adapter as an MLflow logged model "
+        "(a copy of its weights in the artifact store); false for big models")
+    register_model: str | None = Field(
+        None, min_length=1,
+        description="register each trained model as a new version of this model in the "
+        "MLflow model registry; null = no registration")
+    wandb: Wandb | None = Field(
+        None, description="also log to Weights & Biases (needs the wandb package: "
+        "pip install 'repro[wandb]'); null = off")
 
     @field_validator("tracking_uri")
     @classmethod

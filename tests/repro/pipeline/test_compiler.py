@@ -48,7 +48,8 @@ def test_stage_params_are_exactly_what_each_stage_reads(workspace):
     assert "runs/sft/train.lineage.json" in dvc["evaluate-sft"]["deps"]
     # every stage depends on the environment lock: a package upgrade makes it stale
     assert all("env.lock" in stage["deps"] for stage in dvc.values())
-    assert dvc["train-sft"]["outs"] == ["runs/sft/model", "runs/sft/train.lineage.json"]
+    assert dvc["train-sft"]["outs"] == ["runs/sft/model", "runs/sft/train.lineage.json",
+                                        "runs/sft/train_log.csv"]
     assert dvc["evaluate-sft"]["metrics"] == ["runs/sft/metrics.json"]
 
 

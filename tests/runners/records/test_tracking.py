@@ -123,3 +123,38 @@ def test_tracking_uri_takes_credentials_from_the_environment(monkeypatch, tmp_pa
     monkeypatch.setenv("REPRO_TEST_PW", "s3cret")
     spec_uri = {"tracking_uri": "http://alice:${REPRO_TEST_PW}@mlflow.example/"}
     assert tracking_uri(spec_uri, tmp_path) == "http://alice:s3cret@mlflow.example/"
+
+
+def test_a_copied_or_moved_workspace_keeps_its_own_artifacts(tracked, tmp_path):
+    import subprocess
+
+    from mlflow.tracking import MlflowClient
+
+    root, spec = tracked
+    spec["tracking"]["log_model"] = False
+    train(spec, "tracked", root)
+    copy = tmp_path / "ws2"
+    subprocess.run(["cp", "-a", str(root), str(copy)], check=True)
+    before = sorted(p.relative_to(root) for p in (root / "mlartifacts").rglob("*"))
+    evaluate(spec, "tracked", copy)
+
+    # the original is untouched; the copy's store names only its own artifacts
+    assert sorted(p.relative_to(root) for p in (root / "mlartifacts").rglob("*")) == before
+    client = MlflowClient(tracking_uri=f"sqlite:///{copy / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("tests")
+    own = (copy / "mlartifacts").resolve().as_uri()
+    assert exp.artifact_location == own
+    runs = client.search_runs([exp.experiment_id])
+    assert len(runs) == 3 and all(r.info.artifact_uri.startswith(own + "/") for r in runs)
+    ev = next(r for r in runs if r.data.tags.get("repro.stage") == "evaluate")
+    assert list((copy / "mlartifacts").glob(f"**/{ev.info.run_id}/artifacts/metrics.json"))
+
+    # moved: the runs logged before the move still show their artifacts
+    moved = tmp_path / "ws3"
+    copy.rename(moved)
+    spec["evaluate"]["max_new_tokens"] = spec["evaluate"]["max_new_tokens"] + 1
+    evaluate(spec, "tracked", moved)
+    client = MlflowClient(tracking_uri=f"sqlite:///{moved / 'mlflow.db'}")
+    tr = next(r for r in client.search_runs([exp.experiment_id])
+              if r.data.tags.get("repro.stage") == "train")
+    assert "train_metrics.json" in {a.path for a in client.list_artifacts(tr.info.run_id)}
