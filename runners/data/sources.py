@@ -8,7 +8,8 @@ Rows come back in the columns of their format, renamed by the spec's ``columns``
 (format column -> source column):
 
 - text ``{"text"}``; instruction ``{"instruction", "input", "output"}``;
-- chat ``{"messages": [{"role", "content"}, ...]}``; preference ``{"prompt", "chosen", "rejected"}``.
+- chat ``{"messages": [{"role", "content"}, ...]}``; preference ``{"prompt", "chosen", "rejected"}``;
+  feedback ``{"prompt", "completion", "label"}`` (label: a boolean, see ``feedback_label``).
 
 A column missing from the data, or a value of the wrong type, is an error naming the file,
 the row (the line, for JSON lines) and the column. An empty value or a malformed chat turn
@@ -26,7 +27,7 @@ from typing import Any
 from repro.contract.fsio import canonical_json
 from repro.contract.hashing import FileEntry, data_files, hash_bytes, hash_path
 from repro.contract.sources import SourceUnavailable, hub_folder, local_path, source_label
-from repro.spec.sections.data import FORMAT_COLUMNS
+from repro.spec.sections.data import FORMAT_COLUMNS, LABEL_VALUES
 from runners.data import builtin
 from runners.errors import RunnerError
 
@@ -349,6 +350,15 @@ def to_row(
                 row[col] = ""
                 continue
             return INVALID
+        if col == "label":
+            label = feedback_label(value)
+            if label is None:
+                raise RunnerError(
+                    f"{where()}: column '{src}' must be a boolean label (true/false, 1/0, "
+                    f"desirable/undesirable; got {json.dumps(value)[:40]})"
+                )
+            row[col] = label
+            continue
         if fmt == "chat":
             if not isinstance(value, list):
                 raise RunnerError(
@@ -371,6 +381,18 @@ def to_row(
         if col in rec and col not in row:
             row[col] = rec[col]
     return row
+
+
+def feedback_label(value: Any) -> bool | None:
+    """A feedback row's label as a boolean (None when it is not one): a boolean, 0 or 1,
+    or one of ``LABEL_VALUES`` (true/false, desirable/undesirable, ...)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        return LABEL_VALUES.get(value.strip().lower())
+    return None
 
 
 def _messages(value: list) -> list[dict[str, str]] | None:

@@ -115,6 +115,7 @@ class StageInputs(Part):
     base_model: BaseModelInput | None = None
     model: ModelInput | None = None  # evaluate: the model it scored
     reward_models: list[ModelInput] | None = None  # grpo rewarded by other specs' models
+    teacher: ModelInput | None = None  # distill: the teacher spec's trained model
 
 
 class Code(Part):
