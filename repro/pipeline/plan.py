@@ -78,7 +78,7 @@ def _plan_one(entry: Entry, facts: dict[str, Any]) -> Plan:
             pos=pos, field="train.peft.target_modules",
             hint="modules that exist: " + ", ".join(facts["existing"]),
         )])
-    notes: list[str] = list(facts["notes"])
+    notes: list[str] = list(dict.fromkeys(facts["notes"]))  # a teacher may repeat one
     train = entry.spec.train
     peft = getattr(train, "peft", None)
     total, trainable = facts["parameters"], facts["trainable"]
