@@ -57,3 +57,22 @@ def test_template_file_is_read_and_checked_against_its_compiled_hash(tmp_path):
     assert chat.template_text({"chat_template": None}, tmp_path) is None
     inline = "{{ messages[0]['content'] }}"
     assert chat.template_text({"chat_template": inline}, tmp_path) == inline
+
+
+def test_prepare_renders_chats_with_the_named_template(tmp_path):
+    from repro.contract import paths
+    from runners.data.examples import load_examples
+    from runners.models.modeling import load_tokenizer
+    from runners.prepare import prepare
+
+    dataset = {"source": {"builtin": "arithmetic-chat", "size": 60}, "format": "chat",
+               "seed": 1, "tokenizer": {"kind": "bpe", "vocab_size": 300},
+               "chat_template": "zephyr",
+               "chat_template_hash": chat_templates.template_hash(chat_templates.ZEPHYR)}
+    prepare(dataset, tmp_path / "z", tmp_path)
+    tok = load_tokenizer(tmp_path / "z" / paths.TOKENIZER_DIR)
+    assert tok.chat_template == chat_templates.ZEPHYR
+    ex = load_examples(tmp_path / "z", "train", 256, False).examples[0]
+    assert tok.decode(ex.input_ids).startswith(("<|user|>\n", "<|system|>\n"))
+    answer = [i for i, lab in zip(ex.input_ids, ex.labels, strict=True) if lab != IGNORE]
+    assert tok.decode(answer).endswith("</s>") and "<|" not in tok.decode(answer)
