@@ -21,7 +21,7 @@ def test_every_example_validates_and_compiles_beside_the_shipped_specs(tmp_path,
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     for example in EXAMPLES:
         shutil.copy(example, tmp_path / "specs" / example.name)
-    assert {e.stem for e in EXAMPLES} >= {"trl-orpo", "trl-rloo", "distill-small",
+    assert {e.stem for e in EXAMPLES} >= {"trl-orpo", "trl-rloo", "trl-distill", "distill-small",
                                           "trl-sft-zephyr", "trl-sft-template-file"}
     assert main(["-C", str(tmp_path), "validate"]) == 0, capsys.readouterr().err
     entries = load_workspace(tmp_path)
@@ -29,6 +29,7 @@ def test_every_example_validates_and_compiles_beside_the_shipped_specs(tmp_path,
     names = [s.name for s in compiled.graph.stages]
     assert names.index("train-trl-reward") < names.index("train-trl-rloo")
     assert names.index("train-trl-sft-chat") < names.index("train-distill-small")
+    assert "runs/trl-sft-chat/model" in compiled.graph.stage("train-trl-distill").deps
     params = yaml.safe_load(compiled.params_yaml)
     key = params["specs"]["trl-sft-template-file"]["data"]
     assert params["datasets"][key]["chat_template_hash"].startswith("sha256:")
