@@ -30,6 +30,7 @@ from runners.records.tracking import flatten
 from runners.scoring.metrics import score
 
 STAGE = "evaluate"
+UNTOKENIZED = ("preference", "feedback")  # formats prepare leaves to the chat template
 SECTIONS = {  # the spec sections this stage reads
     "model": Model,
     "evaluate": Evaluate,
@@ -63,12 +64,12 @@ def evaluate(
             metrics, samples = _score_reward_model(s, model_dir, rows, ev, st.ref), []
         else:
             model, tokenizer = modeling.load_trained(s, name, root)
-            if fmt == "preference":  # scored through the chat template, never tokenized ahead
-                from runners.data.chat import ensure_template
+            if fmt in UNTOKENIZED:  # scored through the chat template, never tokenized ahead
+                from runners.data.chat import ensure_template, template_text
 
-                ensure_template(tokenizer, manifest["dataset"].get("chat_template"))
+                ensure_template(tokenizer, template_text(manifest["dataset"], root))
             max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
-            examples = ([] if fmt == "preference" else
+            examples = ([] if fmt in UNTOKENIZED else
                         load_examples(data_dir, ev["split"], max_length, limit=limit).examples)
             metrics = score(model, tokenizer, rows, examples, fmt, ev)
             samples = metrics.pop("_samples", [])

@@ -147,6 +147,14 @@ def inputs(st: Stage) -> dict[str, Any]:
             "sha256": lineage.content_hash(root / paths.model_dir(ref)),
             "record": lineage.pointer(root, paths.spec_dir(ref) / paths.TRAIN_LINEAGE),
         } for ref in refs]
+    teacher = (s.get("model") or {}).get("teacher") if st.kind == "train" else None
+    if teacher:  # distillation: the teacher's trained model, by content hash
+        out["teacher"] = {
+            "spec": teacher["spec"],
+            "path": paths.model_dir(teacher["spec"]).as_posix(),
+            "sha256": lineage.content_hash(root / paths.model_dir(teacher["spec"])),
+            "record": lineage.pointer(root, paths.spec_dir(teacher["spec"]) / paths.TRAIN_LINEAGE),
+        }
     if st.kind == "evaluate":
         out["model"] = {
             "path": paths.model_dir(name).as_posix(),

@@ -9,7 +9,8 @@ adapter would wrap, the shapes it would train). The control plane
 Output, one entry per spec, in the order asked, stopping at the first that fails::
 
     {"spec", "base", "arch", "parameters", "trainable", "trainable_shapes", "quantized",
-     "adapter": {"kind", "r", "modules", "modules_to_save"} | null, "notes"}
+     "adapter": {"kind", "r", "modules", "modules_to_save"} | null, "notes",
+     "teacher_parameters" (a distillation spec only)}
     {"spec", "arch", "missing": [...], "existing": [...]}   a LoRA target that does not exist
     {"spec", "error": "model.base.hub: ..."}                 the spec's base cannot be read
 """
@@ -39,6 +40,10 @@ def _vocab_size(root: Path, params: dict[str, Any], spec: dict[str, Any], notes:
         added = {t["id"] for t in vocab.get("added_tokens", [])}
         return max(n, max(added, default=-1) + 1)
     size = (dataset_params(params, key).get("tokenizer") or {}).get("vocab_size")
+    teacher = spec["model"].get("teacher")
+    if size is None and teacher:  # a new student takes its teacher's tokenizer
+        model, _ = meta_model(root, params, teacher["spec"], notes)
+        return model.config.vocab_size
     if size is None:
         raise RunnerError("model.base.config builds a model from scratch and needs a tokenizer: "
                           "set data.tokenizer")
@@ -129,6 +134,13 @@ def model_facts(root: Path, params: dict[str, Any], name: str) -> dict[str, Any]
     layers = _adaptable(model)
     peft = spec["train"].get("peft")
     facts: dict[str, Any] = {"spec": name, "base": label, "arch": arch, "parameters": total}
+    teacher = spec["model"].get("teacher")
+    if teacher:  # distillation: the teacher is held in memory too
+        try:
+            teacher_model, _ = meta_model(root, params, teacher["spec"], notes)
+        except RunnerError as e:
+            return {"spec": name, "error": str(e)}
+        facts["teacher_parameters"] = sum(p.numel() for _, p in _unique_params(teacher_model))
     # every linear layer but the output head (what 4-bit quantization stores in 4 bits)
     quantized = sum(i * o for n, (i, o) in layers.items() if not n.endswith("lm_head"))
     if peft is None:

@@ -32,6 +32,7 @@ from runners.params import dataset_params, load_params, resolve_dataset
 from runners.records import lineage
 
 NOT_IN_KEY = ("workers",)  # settings that do not change the prepared bytes
+COMPILER_KEYS = ("tokenizer_from", "chat_template_hash")  # added by the compiler, not the spec
 
 
 def cache_key(raw_hash: str, dataset: dict[str, Any], tokenizer_id: str | None) -> str:
@@ -52,7 +53,7 @@ def _pin_error(pinned: str, raw) -> RunnerError:
 
 def _tokenizer(d: dict[str, Any], tok_from: dict[str, Any] | None, train_rows, fmt, root):
     """The tokenizer and its card entry, or (None, None) when the data set has none."""
-    from runners.data.chat import ensure_template
+    from runners.data.chat import ensure_template, template_text
     from runners.data.tokenize import load_tokenizer_from, train_tokenizer
 
     if d["tokenizer"] is not None:
@@ -65,8 +66,9 @@ def _tokenizer(d: dict[str, Any], tok_from: dict[str, Any] | None, train_rows, f
         return None, None
     if tok.pad_token_id is None and tok.eos_token is not None:
         tok.pad_token = tok.eos_token
-    if fmt == "chat":
-        ensure_template(tok, d["chat_template"])
+    template = template_text(d, root)
+    if fmt == "chat" or template is not None:
+        ensure_template(tok, template)
     info["vocab_size"] = len(tok)
     info["chat_template"] = bool(getattr(tok, "chat_template", None))
     return tok, info
@@ -95,8 +97,9 @@ def prepare(
     root, out_dir = Path(root), Path(out_dir)
     key = out_dir.name
     tok_from = dataset.get("tokenizer_from")
-    d = resolve_dataset({k: v for k, v in dataset.items() if k != "tokenizer_from"},
+    d = resolve_dataset({k: v for k, v in dataset.items() if k not in COMPILER_KEYS},
                         Data, where=f"datasets.{key}")
+    d["chat_template_hash"] = dataset.get("chat_template_hash")
     fmt, seed, cl, sp = d["format"], int(d["seed"]), d["clean"], d["split"]
     keep_cols = tuple(col for col in (sp["group_by"], sp["stratify_by"]) if col)
 

@@ -43,6 +43,10 @@ PRELOAD = (  # imported once by the worker, by name (a stage's code deps are its
     "runners.methods.dpo",
     "runners.methods.reward",
     "runners.methods.grpo",
+    "runners.methods.rloo",
+    "runners.methods.kto",
+    "runners.methods.orpo",
+    "runners.methods.distill",
     "trl",
 )
 _HEADER = struct.Struct("!I")

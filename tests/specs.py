@@ -66,6 +66,7 @@ tracking:
 PREFERENCE_DATA = {"source": {"builtin": "arithmetic-preference", "size": 300},
                    "format": "preference"}
 CHAT_DATA = {"source": {"builtin": "arithmetic-chat", "size": 300}, "format": "chat"}
+FEEDBACK_DATA = {"source": {"builtin": "arithmetic-feedback", "size": 300}, "format": "feedback"}
 
 # per method: the changes to the tiny pretrain / sft spec that make it a valid spec of that method
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -78,6 +79,14 @@ METHODS: dict[str, tuple[str, dict[str, Any]]] = {
                           "evaluate.metrics": ["preference_accuracy"]}),
     "grpo": (TINY_SFT, {"train.method": "grpo", "train.reward": {"function": "exact_match"},
                         "evaluate.metrics": ["exact_match"]}),
+    "rloo": (TINY_SFT, {"train.method": "rloo", "train.reward": {"function": "exact_match"},
+                        "evaluate.metrics": ["exact_match"]}),
+    "kto": (TINY_SFT, {"data": FEEDBACK_DATA, "train.method": "kto",
+                       "evaluate.metrics": ["exact_match"]}),
+    "orpo": (TINY_SFT, {"data": PREFERENCE_DATA, "train.method": "orpo",
+                        "evaluate.metrics": ["preference_accuracy"]}),
+    "distill": (TINY_SFT, {"train.method": "distill", "model.teacher": {"spec": "pre"},
+                           "evaluate.metrics": ["exact_match"]}),
 }
 
 

@@ -129,6 +129,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             ["weights", human_bytes(mem["weights"])],
             ["gradients", human_bytes(mem["gradients"])],
             ["optimizer state", human_bytes(mem["optimizer"])],
+            *([[label, human_bytes(mem[key])] for key, label in FROZEN if key in mem]),
             ["memory (est.)", human_bytes(mem["total"])],
             ["tokens per step", f"{p.tokens_per_step:,} ({p.tokens_per_step_formula})"],
         ]
@@ -136,6 +137,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         for note in p.notes:
             print(style(f"note: {note}", "dim"))
     return EXIT_OK
+
+
+FROZEN = (("reference", "reference model"), ("teacher", "teacher model"))
 
 
 def _spec_targets(root: Path, entry) -> list[str]:

@@ -14,6 +14,10 @@ METHOD_MODULES = {
     "dpo": "runners.methods.dpo",
     "reward": "runners.methods.reward",
     "grpo": "runners.methods.grpo",
+    "rloo": "runners.methods.rloo",
+    "kto": "runners.methods.kto",
+    "orpo": "runners.methods.orpo",
+    "distill": "runners.methods.distill",
 }
 STAGES = ("prepare", "train", "evaluate", "human_eval", "search")
 ENTRY = {"search": "runners.search.worker"}  # a stage whose entry module is not runners.<stage>

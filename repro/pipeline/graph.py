@@ -14,10 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from repro.contract import paths
+from repro.contract.chat_templates import NAMED as NAMED_TEMPLATES
+from repro.contract.chat_templates import template_hash as hash_template
 from repro.contract.codedeps import stage_code
 from repro.contract.fsio import canonical_json
 from repro.errors import ReproError
-from repro.spec.schema import BuiltinSource, HubBase, HubSource, PathBase, PathSource, SpecBase
+from repro.spec.schema import (
+    BuiltinSource,
+    ConfigBase,
+    HubBase,
+    HubSource,
+    PathBase,
+    PathSource,
+    SpecBase,
+)
 from repro.spec.workspace import Entry
 
 GENERATED = {"repro": "generated"}
@@ -84,10 +94,12 @@ class Graph:
 
 
 def spec_refs(params: dict[str, Any]) -> list[str]:
-    """The specs a compiled spec entry needs trained first: its base and its reward model."""
+    """The specs a compiled spec entry needs trained first: its base, its reward models and
+    its distillation teacher."""
     reward = params["train"].get("reward")
     rewards = reward if isinstance(reward, list) else [reward]
-    return [ref["spec"] for ref in (params["model"]["base"], *rewards)
+    teacher = params["model"].get("teacher")
+    return [ref["spec"] for ref in (params["model"]["base"], *rewards, teacher)
             if isinstance(ref, dict) and "spec" in ref]
 
 
@@ -136,11 +148,24 @@ def tokenizer_from(entry: Entry, spec_data: dict[str, str]) -> dict[str, Any] | 
     base = spec.model.base
     if isinstance(base, SpecBase):
         return {"data": spec_data[base.spec]} if base.spec in spec_data else None
+    teacher = spec.model.teacher
+    if isinstance(base, ConfigBase) and teacher is not None:  # a new student: the teacher's
+        return {"data": spec_data[teacher.spec]} if teacher.spec in spec_data else None
     if isinstance(base, PathBase):
         return {"path": base.path.rstrip("/")}
     if isinstance(base, HubBase):
         return {"hub": base.hub, "revision": base.revision}
     return None
+
+
+def template_hash(root: Path, template: Any) -> str | None:
+    """The hash of a data section's chat template text (a name, inline Jinja or a file);
+    None without one (so the keys of data sets without a template stay as they were)."""
+    if template is None:
+        return None
+    if isinstance(template, dict):
+        return hash_template((root / template["file"]).read_text(encoding="utf-8"))
+    return hash_template(NAMED_TEMPLATES.get(template, template))
 
 
 def dataset_key(entry: Entry, data: dict[str, Any]) -> str:
@@ -156,6 +181,8 @@ def resolve_params(entry: Entry, key: str) -> dict[str, Any]:
     assert spec is not None
     dumped = spec.model_dump(mode="json", exclude={"spec_version", "name", "description"})
     dumped["data"] = key
+    if dumped["model"].get("teacher") is None:  # params of specs without one stay as they were
+        dumped["model"].pop("teacher", None)
     train = dumped["train"]
     dumped["train"] = {"method": train.pop("method"), **train}
     ordered = {
@@ -202,6 +229,8 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
     for e in _order(entries):  # a base spec's data set is keyed before its children's
         data = resolve_dataset(e)
         data["tokenizer_from"] = tokenizer_from(e, spec_data)
+        if data["chat_template"] is not None:  # the template's text, not only its name
+            data["chat_template_hash"] = template_hash(root, data["chat_template"])
         key = dataset_key(e, data)
         datasets[key] = data
         spec_data[e.name] = key
@@ -211,6 +240,9 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
     for key in sorted(datasets):
         src, tok = datasets[key]["source"], datasets[key]["tokenizer_from"] or {}
         data_deps = [_path_dep(src["path"])] if "path" in src else []
+        template = datasets[key]["chat_template"]
+        if isinstance(template, dict):
+            data_deps.append(template["file"])
         if "data" in tok:
             data_deps.append(str(paths.data_dir(tok["data"])))
         elif "path" in tok:
@@ -237,8 +269,10 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
                          str(paths.spec_dir(base.spec) / paths.TRAIN_LINEAGE)]
         elif isinstance(base, PathBase):
             base_deps = [base.path.rstrip("/")]
-        # a reward model another spec trains (grpo): the train stage reads it
-        reward_deps = [dep for path, ref in spec.spec_refs() if path[0] == "train"
+        # a reward model (grpo, rloo) or a teacher (distill) another spec trains: the
+        # train stage reads it
+        reward_deps = [dep for path, ref in spec.spec_refs()
+                       if path[0] == "train" or path[:2] == ("model", "teacher")
                        for dep in (str(paths.model_dir(ref)),
                                    str(paths.spec_dir(ref) / paths.TRAIN_LINEAGE))]
         p = f"specs.{name}"

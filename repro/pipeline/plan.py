@@ -5,7 +5,8 @@ The model is built on PyTorch's meta device (shapes only, no weights, no memory)
 that into the plan and never imports the ML stack. A 7B config plans in seconds. It
 reports total and trainable parameters, whether every LoRA target module exists (an
 error names the ones that do), an estimate of the memory for weights, gradients and
-optimizer state, and the tokens per optimizer step. The spec checks (method/data
+optimizer state, plus the frozen models a method keeps beside it (the reference model of
+DPO and KTO, a distillation teacher), and the tokens per optimizer step. The spec checks (method/data
 mismatches, fp16 without CUDA, ...) have already run when the spec was loaded, so a plan
 is only made for a valid spec.
 
@@ -35,7 +36,7 @@ class Plan:
     trainable: int
     method: str
     adapter: dict[str, Any] | None
-    memory: dict[str, int]  # bytes: weights, gradients, optimizer, total
+    memory: dict[str, int]  # bytes: weights, gradients, optimizer, [reference, teacher,] total
     tokens_per_step: int
     tokens_per_step_formula: str
     notes: list[str] = field(default_factory=list)
@@ -77,7 +78,7 @@ def _plan_one(entry: Entry, facts: dict[str, Any]) -> Plan:
             pos=pos, field="train.peft.target_modules",
             hint="modules that exist: " + ", ".join(facts["existing"]),
         )])
-    notes: list[str] = list(facts["notes"])
+    notes: list[str] = list(dict.fromkeys(facts["notes"]))  # a teacher may repeat one
     train = entry.spec.train
     peft = getattr(train, "peft", None)
     total, trainable = facts["parameters"], facts["trainable"]
@@ -95,6 +96,7 @@ def _plan_one(entry: Entry, facts: dict[str, Any]) -> Plan:
     tokens = train.batch_size * train.grad_accum * train.max_length * world
     formula = (f"{train.batch_size} batch x {train.grad_accum} accumulation x "
                f"{train.max_length} tokens" + (f" x {world} processes" if world > 1 else ""))
+    frozen = _frozen_models(entry, facts, notes)
     if train.precision != "fp32":
         notes.append(f"{train.precision}: autocast; weights, gradients and optimizer state "
                      "stay in fp32")
@@ -103,10 +105,29 @@ def _plan_one(entry: Entry, facts: dict[str, Any]) -> Plan:
         spec=entry.name, base=facts["base"], arch=facts["arch"], parameters=total,
         trainable=trainable, method=train.method + (f" + {peft.kind}" if peft else ""),
         adapter=facts["adapter"],
-        memory={"weights": weight_bytes, "gradients": grads, "optimizer": opt,
-                "total": weight_bytes + grads + opt},
+        memory={"weights": weight_bytes, "gradients": grads, "optimizer": opt, **frozen,
+                "total": weight_bytes + grads + opt + sum(frozen.values())},
         tokens_per_step=tokens, tokens_per_step_formula=formula, notes=notes,
     )
+
+
+def _frozen_models(entry: Entry, facts: dict[str, Any], notes: list[str]) -> dict[str, int]:
+    """Bytes of the frozen models a method holds beside the one it trains: a reference copy
+    of the base (dpo and kto, grpo and rloo with beta > 0; none with an adapter, whose
+    disabled base is the reference) and a distillation teacher (fp32 weights only)."""
+    from repro.spec.schema import REFERENCE_METHODS
+
+    train, out = entry.spec.train, {}
+    peft = getattr(train, "peft", None)
+    if peft is None and (train.method in REFERENCE_METHODS or getattr(train, "beta", 0) > 0
+                         and train.method in ("grpo", "rloo")):
+        out["reference"] = facts["parameters"] * FP32
+        notes.append(f"{train.method}: a frozen copy of the base as the reference model")
+    if facts.get("teacher_parameters"):
+        out["teacher"] = facts["teacher_parameters"] * FP32
+        notes.append(f"teacher {entry.spec.model.teacher.spec}: "
+                     f"{facts['teacher_parameters']:,} parameters, frozen")
+    return out
 
 
 def plan(root: Path, entries: list[Entry], selected: list[Entry]) -> list[Plan]:

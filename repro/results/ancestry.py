@@ -94,6 +94,10 @@ def _children(source: Source, record: AnyRecord, seen: set[str]) -> list[tuple[s
         node = _pointed(source, item.record, "train", seen)
         if node is not None:
             out.append(("reward_model", node))
+    if inputs.teacher is not None:  # distillation: the teacher's train record
+        node = _pointed(source, inputs.teacher.record, "train", seen)
+        if node is not None:
+            out.append(("teacher", node))
     return out
 
 

@@ -157,6 +157,10 @@ def facts(result: Result) -> Facts:
             f.inputs[f"{prefix}base_model.{base.kind}"] = base.ref
             f.inputs[f"{prefix}base_model.revision"] = base.revision
             f.inputs[f"{prefix}base_model.sha256"] = base.sha256
+        teacher = r.inputs.teacher  # distillation: the teacher model, by content
+        if teacher is not None:
+            f.inputs[f"{prefix}teacher.spec"] = teacher.spec
+            f.inputs[f"{prefix}teacher.sha256"] = teacher.sha256
     _upstream_inputs(f, result, tree)
     f.metrics.update({k: v for k, v in flatten(result.metrics or {}, "metrics").items()
                       if isinstance(v, (int, float)) and not isinstance(v, bool)})

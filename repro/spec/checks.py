@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from repro.errors import SpecError
+from repro.spec.checks_methods import check_teacher, check_template
 from repro.spec.schema import (
     ARCH_MODULES,
     BUILTINS,
@@ -25,6 +26,8 @@ from repro.spec.schema import (
 )
 from repro.spec.sections.evaluate import ANSWER_FORMATS
 from repro.spec.workspace import Entry, valid_name
+
+PROMPT_FORMATS = ("instruction", "chat", "preference")  # rows with a prompt to sample from
 
 
 def _err(entry: Entry, path: tuple, message: str, hint: str | None = None,
@@ -62,21 +65,20 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
         if data.columns:
             _err(entry, ("data", "columns"), "built-in data already has the format's columns",
                  "remove data.columns (it renames the columns of files and hub data)")
-    if data.chat_template is not None and data.format != "chat":
-        _err(entry, ("data", "chat_template"), "a chat template only applies to chat data",
-             f"data.format is '{data.format}'")
-    if data.format == "preference":
+    check_template(root, entry)
+    if data.format in ("preference", "feedback"):
         for key in ("min_tokens", "max_tokens"):
             if getattr(data.clean, key) is not None:
-                _err(entry, ("data", "clean", key), "preference data is not tokenized here",
+                _err(entry, ("data", "clean", key), f"{data.format} data is not tokenized here",
                      "filter by characters (min_chars, max_chars) instead")
         if train.method in ("pretrain", "sft"):
+            what = "preference pairs" if data.format == "preference" else "feedback rows"
             _err(entry, ("train", "method"),
-                 f"'{train.method}' needs text, instruction or chat data, not preference pairs",
-                 "train on preference pairs with a preference method")
+                 f"'{train.method}' needs text, instruction or chat data, not {what}",
+                 f"train on {what} with a method for them (dpo, orpo, reward; kto)")
 
     if isinstance(base, ConfigBase):
-        if data.tokenizer is None:
+        if data.tokenizer is None and spec.model.teacher is None:
             _err(entry, ("data", "tokenizer"),
                  "a model built from a config needs a tokenizer trained on its data",
                  "add data.tokenizer: {kind: bpe, vocab_size: 512}")
@@ -137,12 +139,13 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
                  "language model",
                  "start from its base; use it as train.reward: {spec: ...} in a grpo spec")
 
-    if "perplexity" in spec.evaluate.metrics and data.format == "preference":
+    if "perplexity" in spec.evaluate.metrics and data.format in ("preference", "feedback"):
         _err(entry, ("evaluate", "metrics"), "perplexity needs text, instruction or chat data",
-             "data.format is 'preference'")
+             f"data.format is '{data.format}'")
     _check_method(entry, by_name)
     _check_human_eval(entry, by_name)
     _check_tracking(root, entry)
+    check_teacher(entry, by_name)
 
     peft = getattr(train, "peft", None)
     arch = _config_arch(entry, by_name)
@@ -241,27 +244,25 @@ def _check_method(entry: Entry, by_name: dict[str, Entry]) -> None:
     spec = entry.spec
     data, train, metrics = spec.data, spec.train, spec.evaluate.metrics
     fmt, method = data.format, train.method
-    if method in ("dpo", "reward") and fmt != "preference":
+    if method in ("dpo", "reward", "orpo") and fmt != "preference":
         _err(entry, ("train", "method"),
              f"method '{method}' needs preference data (prompt/chosen/rejected), but "
              f"data.format is '{fmt}'",
              "use data.format: preference, e.g. data.source: {builtin: arithmetic-preference}")
-    if method == "grpo" and fmt not in ANSWER_FORMATS:
+    if method == "kto" and fmt != "feedback":
         _err(entry, ("train", "method"),
-             f"method 'grpo' needs prompts to sample from, but data.format is '{fmt}'",
+             f"method 'kto' needs binary feedback data (prompt/completion/label), but "
+             f"data.format is '{fmt}'",
+             "use data.format: feedback, e.g. data.source: {builtin: arithmetic-feedback}")
+    if method in ("grpo", "rloo", "distill") and fmt not in PROMPT_FORMATS:
+        _err(entry, ("train", "method"),
+             f"method '{method}' needs prompts to sample from, but data.format is '{fmt}'",
              "use instruction, chat or preference data")
     if method == "trl-sft":
         if train.assistant_only_loss and fmt != "chat":
             _err(entry, ("train", "assistant_only_loss"),
                  f"assistant_only_loss needs chat data, but data.format is '{fmt}'",
                  "instruction data already trains on the answer only; remove the field")
-        template = getattr(data, "chat_template", None)
-        if (fmt == "chat" and train.assistant_only_loss is not False and template
-                and "generation" not in template):
-            _err(entry, ("data", "chat_template"),
-                 "assistant_only_loss needs a chat template that marks the assistant turns "
-                 "with {% generation %} ... {% endgeneration %}",
-                 "add the markers, or set train.assistant_only_loss: false")
     if method == "reward":
         bad = [m for m in metrics if m != "preference_accuracy"]
         if bad:

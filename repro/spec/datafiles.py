@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from repro.spec.sections.data import FORMAT_COLUMNS, FORMATS
+from repro.spec.sections.data import FORMAT_COLUMNS, FORMATS, LABEL_VALUES
 
 SAMPLE_BYTES = 4 * 1024 * 1024
 SAMPLE_ROWS = 2000
@@ -106,6 +106,13 @@ def convert_row(rec: dict[str, Any], fmt: str, columns: dict[str, str], keep=())
             if messages is None:
                 return INVALID
             row[col] = messages
+            continue
+        if kind == "label":
+            label = feedback_label(value)
+            if label is None:
+                raise RowError(src, f"column '{src}' must be a boolean label (true/false, 1/0, "
+                               f"desirable/undesirable; got {a_kind(value)})")
+            row[col] = label
             continue
         if kind == "bool":
             if not isinstance(value, bool):
@@ -436,3 +443,15 @@ def min_rows(validation: float, test: float) -> int:
                 not test or sizes["test"]):
             return n
     return 100_000
+
+
+def feedback_label(value: Any) -> bool | None:
+    """A feedback row's label as a boolean (None when it is not one): a boolean, 0 or 1,
+    or one of ``LABEL_VALUES`` (true/false, desirable/undesirable, ...)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        return LABEL_VALUES.get(value.strip().lower())
+    return None

@@ -37,6 +37,7 @@ from repro.spec.sections.model import (  # noqa: F401
 from repro.spec.sections.search import Search
 from repro.spec.sections.tracking import Tracking
 from repro.spec.sections.train import (  # noqa: F401
+    REFERENCE_METHODS,
     TRL_METHODS,
     SpecReward,
     Train,
@@ -74,13 +75,15 @@ class Spec(Section):
 
     def spec_refs(self) -> list[tuple[tuple[str, ...], str]]:
         """Other specs whose trained model this one needs, as (field path, spec name):
-        the base model, and a GRPO stage's reward model."""
+        the base model, an online RL stage's reward model, a distillation teacher."""
         refs: list[tuple[tuple[str, ...], str]] = []
         if isinstance(self.model.base, SpecBase):
             refs.append((("model", "base", "spec"), self.model.base.spec))
         for path, reward in reward_sources(self.train):
             if isinstance(reward, SpecReward):
                 refs.append(((*path, "spec"), reward.spec))
+        if self.model.teacher is not None:
+            refs.append((("model", "teacher", "spec"), self.model.teacher.spec))
         return refs
 
 

@@ -10,22 +10,36 @@ and TRL's ``assistant_only_loss`` need to label the assistant tokens only.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-DEFAULT_CHAT_TEMPLATE = (
-    "{{ bos_token }}"
-    "{%- for message in messages -%}"
-    "{%- if message['role'] == 'system' -%}"
-    "{{ message['content'] + '\\n' }}"
-    "{%- elif message['role'] == 'user' -%}"
-    "{{ 'Q: ' + message['content'] + '\\n' }}"
-    "{%- elif message['role'] == 'assistant' -%}"
-    "A: {% generation %}{{ message['content'] }}{{ eos_token }}{% endgeneration %}"
-    "{%- endif -%}"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}{{ 'A: ' }}{%- endif -%}"
-)
+from repro.contract import chat_templates
+from runners.errors import RunnerError
+
+DEFAULT_CHAT_TEMPLATE = chat_templates.DEFAULT
 ROLES = ("system", "user", "assistant")
+
+
+def template_text(dataset: dict[str, Any], root: Path) -> str | None:
+    """The Jinja text of a prepared data set's ``chat_template`` (``dataset`` = its params
+    entry): a named template, inline Jinja, or a file in the workspace whose text must
+    still hash to what the compiler recorded; None when the spec sets none."""
+    template = dataset.get("chat_template")
+    if template is None:
+        return None
+    if isinstance(template, dict):
+        path = Path(root) / template["file"]
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as e:
+            raise RunnerError(f"data.chat_template.file: cannot read {template['file']} "
+                              f"({e.strerror or e})") from None
+        recorded = dataset.get("chat_template_hash")
+        if recorded and chat_templates.template_hash(text) != recorded:
+            raise RunnerError(f"data.chat_template.file: {template['file']} changed since the "
+                              "spec was compiled; run `repro compile` (or `repro`) again")
+        return text
+    return chat_templates.NAMED.get(template, template)
 
 
 def ensure_template(tokenizer, template: str | None = None) -> str:

@@ -109,7 +109,9 @@ def drop_empty(pairs: list[Pair], fmt: str) -> tuple[list, list]:
     """Rows that normalising left empty: they join the invalid ones."""
     if fmt == "chat":
         return partition(pairs, lambda row: all(m["content"] for m in row["messages"]))
-    return partition(pairs, lambda row: all(v for k, v in row.items() if k != "input"))
+    # the optional input may be empty; a feedback label is a boolean (False is a value)
+    return partition(pairs, lambda row: all(v for k, v in row.items()
+                                            if k not in ("input", "label")))
 
 
 # ----------------------------------------------------------------------------- dedupe
@@ -119,7 +121,7 @@ def dedupe_key(row: dict[str, Any], fmt: str) -> str:
     """What makes two rows the same example: the question, not the answer."""
     if fmt == "instruction":
         return f"{row['instruction']}\0{row['input']}"
-    if fmt == "preference":
+    if fmt in ("preference", "feedback"):
         return row["prompt"]
     if fmt == "chat":
         return canonical_json(row["messages"])

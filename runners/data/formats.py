@@ -8,10 +8,12 @@ row). The conversions:
 - chat ``{"messages"}`` -> kept; its prompt is everything before the last assistant turn
 - preference ``{"prompt", "chosen", "rejected"}`` -> the strings wrapped as one user turn and
   one assistant turn each (rows that already hold message lists are kept)
+- feedback ``{"prompt", "completion", "label"}`` -> one user turn, one assistant turn, the label
 - text ``{"text"}`` -> kept (plain language modelling)
 
 The reference answer (for exact match and the verifiable reward) is the instruction's
-output, the chat's last assistant turn, or the preference pair's chosen answer.
+output, the chat's last assistant turn, the preference pair's chosen answer, or a
+feedback row's completion when it is labelled desirable (``answer_rows`` keeps those).
 """
 
 from __future__ import annotations
@@ -58,7 +60,21 @@ def prompt_and_answer(row: dict[str, Any], fmt: str) -> tuple[Messages, str]:
     if fmt == "preference":
         chosen = _turns(row["chosen"], assistant)
         return _turns(row["prompt"], user), chosen[-1]["content"]
+    if fmt == "feedback" and row["label"]:
+        return _turns(row["prompt"], user), _turns(row["completion"], assistant)[-1]["content"]
     raise ValueError(f"{fmt} rows have no reference answer")
+
+
+def answer_rows(rows: list[dict[str, Any]], fmt: str) -> list[dict[str, Any]]:
+    """The rows that hold a reference answer: all of them, or a feedback set's desirable ones."""
+    return [r for r in rows if r["label"]] if fmt == "feedback" else rows
+
+
+def feedback_example(row: dict[str, Any]) -> dict[str, Any]:
+    """A feedback row in TRL's conversational unpaired preference format (KTO)."""
+    return {"prompt": _turns(row["prompt"], user),
+            "completion": _turns(row["completion"], assistant),
+            "label": bool(row["label"])}
 
 
 def preference_example(row: dict[str, Any]) -> dict[str, Messages]:

@@ -26,4 +26,6 @@ def full_text(row: dict, fmt: str) -> str:
     if fmt == "preference":
         prompt = format_prompt({"instruction": row["prompt"]})
         return f"{prompt}{row['chosen']}\n{prompt}{row['rejected']}"
+    if fmt == "feedback":
+        return format_prompt({"instruction": row["prompt"]}) + row["completion"]
     return format_prompt(row) + row["output"]

@@ -8,7 +8,8 @@ Rows come back in the columns of their format, renamed by the spec's ``columns``
 (format column -> source column):
 
 - text ``{"text"}``; instruction ``{"instruction", "input", "output"}``;
-- chat ``{"messages": [{"role", "content"}, ...]}``; preference ``{"prompt", "chosen", "rejected"}``.
+- chat ``{"messages": [{"role", "content"}, ...]}``; preference ``{"prompt", "chosen", "rejected"}``;
+  feedback ``{"prompt", "completion", "label"}`` (label: a boolean, see ``repro.spec.datafiles.feedback_label``).
 
 A column missing from the data, or a value of the wrong type, is an error naming the file,
 the row (the line, for JSON lines) and the column. An empty value or a malformed chat turn

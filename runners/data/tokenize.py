@@ -3,7 +3,7 @@
 - text: ``<bos> text <eos>``, every token labelled;
 - instruction: ``<bos> prompt`` then ``response <eos>``; the prompt is labelled -100;
 - chat: the tokenizer's chat template (or repro's default); only assistant tokens labelled;
-- preference: not tokenized here (preference trainers tokenize pairs themselves).
+- preference, feedback: not tokenized here (their trainers tokenize them themselves).
 
 Nothing is truncated here: examples are stored whole, and the train stage applies its own
 ``max_length`` (counting what it cuts). The same rows give the same ids whatever the

@@ -191,6 +191,7 @@ class Context:
     out_dir: str
     base: Any = None  # a callable building a fresh copy of the base model (the reference)
     base_location: str | None = None  # the base model's directory or hub id, if any
+    teacher: Any = None  # a callable loading the frozen teacher model (distill), if any
 
     def args(self, config_cls, **method: Any):
         return trainer_args(config_cls, self.train, self.seed, self.out_dir, **method)
@@ -215,13 +216,13 @@ class Context:
 def fit(st: Stage, build: Callable[[Context], Any], logged: tuple[tuple[str, str], ...]) -> Outcome:
     """Train with a TRL trainer that ``build`` makes from a :class:`Context`; ``logged``
     names the method's own log columns (column, trainer log key)."""
-    from runners.data.chat import ensure_template
+    from runners.data.chat import ensure_template, template_text
 
     s, t, name = st.s, st.s["train"], st.name
     method, fmt = t["method"], st.manifest["format"]
     tokenizer = modeling.resolve_tokenizer(st.data_dir, st.ref)
     if fmt != "text":
-        ensure_template(tokenizer, st.manifest["dataset"].get("chat_template"))
+        ensure_template(tokenizer, template_text(st.manifest["dataset"], st.root))
     with quiet_hf():
         if method == "reward":
             model = modeling.build_reward_base(s["model"]["base"], st.ref, tokenizer, s["seed"])
@@ -241,7 +242,8 @@ def fit(st: Stage, build: Callable[[Context], Any], logged: tuple[tuple[str, str
         ctx = Context(t, fmt, rows, model, tokenizer, int(s["seed"]), st.root, scratch,
                       base=lambda: modeling.build_base(s["model"]["base"], st.ref, tokenizer,
                                                        s["seed"]),
-                      base_location=st.ref.location)
+                      base_location=st.ref.location,
+                      teacher=_teacher_loader(st.root, s["model"].get("teacher")))
         try:
             trainer = build(ctx)
         except (ValueError, TypeError) as e:
@@ -267,6 +269,26 @@ def fit(st: Stage, build: Callable[[Context], Any], logged: tuple[tuple[str, str
                  f"{metrics['last_loss']:.4f}{shown} in {metrics['steps']} steps -> "
                  f"{paths.spec_dir(name)}"),
     )
+
+
+def _teacher_loader(root: Path, teacher: dict[str, Any] | None):
+    """A callable loading ``model.teacher``'s trained model, frozen; None without one."""
+    if not teacher:
+        return None
+    rel = paths.model_dir(teacher["spec"])
+    if not (root / rel / "config.json").is_file():
+        raise RunnerError(f"model.teacher.spec: {rel} holds no full model (train spec "
+                          f"{teacher['spec']!r} first)")
+
+    def load():
+        model = modeling.load_pretrained(str(root / rel))
+        model.config._name_or_path = model.name_or_path = rel.as_posix()
+        model.eval()
+        for p in model.parameters():
+            p.requires_grad_(False)
+        return model
+
+    return load
 
 
 def _metrics(log: Log, steps: int, n_rows: int, trainable: int, total: int) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def perplexity(model, tokenizer, examples: Sequence[Example], batch_size: int) -
 def question_answer(tokenizer, row: dict, fmt: str) -> tuple[list[int], str, str]:
     """The prompt ids, the expected answer and a label for display: an instruction row's
     prompt, or a conversation up to its last assistant turn (through the chat template)."""
-    if fmt == "preference":
+    if fmt in ("preference", "feedback"):
         from runners.data.formats import prompt_and_answer
         from runners.scoring.preference import chat_ids
 
@@ -108,7 +108,9 @@ def score(
             perplexity(model, tokenizer, examples, int(evaluate["batch_size"])), 6
         )
     if "exact_match" in wanted and fmt in ANSWER_FORMATS:
-        qa = [question_answer(tokenizer, r, fmt) for r in rows]
+        from runners.data.formats import answer_rows
+
+        qa = [question_answer(tokenizer, r, fmt) for r in answer_rows(list(rows), fmt)]
         answers = generate_answers(
             model, tokenizer, [q[0] for q in qa], int(evaluate["max_new_tokens"]),
             int(evaluate["batch_size"]),

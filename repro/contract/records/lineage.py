@@ -119,6 +119,7 @@ class StageInputs(Part):
     sheet_key: FileRef | None = None
     judgments: list[FileRef] | None = None
     systems: list[ModelInput] | None = None
+    teacher: ModelInput | None = None  # distill: the teacher spec's trained model
 
 
 class Code(Part):

@@ -11,6 +11,7 @@ from pydantic import (
     model_validator,
 )
 
+from repro.contract.chat_templates import NAMED, is_jinja
 from repro.spec.sections.common import Section, _by_key
 
 BUILTINS = {
@@ -18,28 +19,38 @@ BUILTINS = {
     "arithmetic": "instruction",
     "arithmetic-chat": "chat",
     "arithmetic-preference": "preference",
+    "arithmetic-feedback": "feedback",
 }
 # Each data format's columns and what each holds, checked by repro/spec/datafiles.py at
 # validate time and again by the prepare stage: "text" a non-empty string, "text?" an
-# optional string, "messages" a list of chat turns, "bool" true/false. A new format is one
+# optional string, "messages" a list of chat turns, "bool" true/false, "label" a feedback
+# label (a boolean, 0/1, or one of LABEL_VALUES). A new format is one
 # entry here (plus its name in Data.format).
 FORMATS = {
     "text": {"text": "text"},
     "instruction": {"instruction": "text", "input": "text?", "output": "text"},
     "chat": {"messages": "messages"},
     "preference": {"prompt": "text", "chosen": "text", "rejected": "text"},
+    "feedback": {"prompt": "text", "completion": "text", "label": "label"},
 }
 FORMAT_COLUMNS = {name: tuple(columns) for name, columns in FORMATS.items()}
+# how a feedback row's label may be written in a file (read case-insensitively); booleans
+# and the integers 0/1 are taken as they are
+LABEL_VALUES = {"true": True, "desirable": True, "good": True, "yes": True, "1": True,
+                "false": False, "undesirable": False, "bad": False, "no": False, "0": False}
 HASH_PATTERN = r"^blake3:[0-9a-f]{64}$"
 
 
 class BuiltinSource(Section):
     """Data the project generates itself, deterministic for a seed and size."""
 
-    builtin: Literal["grammar", "arithmetic", "arithmetic-chat", "arithmetic-preference"] = Field(
+    builtin: Literal[
+        "grammar", "arithmetic", "arithmetic-chat", "arithmetic-preference", "arithmetic-feedback"
+    ] = Field(
         description="grammar: pretraining text; arithmetic: instruction rows with exact answers; "
         "arithmetic-chat: the same as chat conversations; arithmetic-preference: "
-        "prompt/chosen/rejected pairs (chosen is the right answer)"
+        "prompt/chosen/rejected pairs (chosen is the right answer); arithmetic-feedback: "
+        "prompt/completion/label rows (label true for the right answer, false for a near miss)"
     )
     size: int = Field(4000, gt=0, le=2_000_000, description="rows to generate")
 
@@ -138,14 +149,21 @@ class TokenizerSpec(Section):
     min_frequency: int = Field(2, ge=1)
 
 
+class ChatTemplateFile(Section):
+    """A Jinja chat template in a file inside the workspace."""
+
+    file: str = Field(description="the template file, relative to the workspace root")
+
+
 class Data(Section):
     source: Source = Field(
         description="where rows come from: {builtin: ...}, {path: ...} or {hub: ...}"
     )
-    format: Literal["text", "instruction", "chat", "preference"] = Field(
+    format: Literal["text", "instruction", "chat", "preference", "feedback"] = Field(
         "text",
         description="text: plain completion; instruction: instruction/input/output; "
-        "chat: messages with roles; preference: prompt/chosen/rejected",
+        "chat: messages with roles; preference: prompt/chosen/rejected; feedback: "
+        "prompt/completion/label (unpaired binary feedback: label true = desirable)",
     )
     columns: dict[str, str] = Field(
         default_factory=dict,
@@ -165,9 +183,11 @@ class Data(Section):
         None,
         description="train a new tokenizer (models built from a config); null = the base model's",
     )
-    chat_template: str | None = Field(
+    chat_template: str | ChatTemplateFile | None = Field(
         None,
-        description="chat format: a Jinja chat template; null = the tokenizer's, or repro's default",
+        description="how conversations are rendered (chat, preference and feedback data): a "
+        "name (default, chatml, llama3, zephyr), an inline Jinja template, or {file: PATH}; "
+        "null = the tokenizer's own, or repro's default",
     )
     workers: int = Field(
         1, ge=1, le=256, description="processes for tokenization (does not change the result)"
@@ -177,6 +197,12 @@ class Data(Section):
     def _checks(self) -> Data:
         if self.split.validation + self.split.test >= 1:
             raise ValueError("split.validation + split.test must leave rows for training")
+        template = self.chat_template
+        if isinstance(template, str) and template not in NAMED and not is_jinja(template):
+            raise ValueError(
+                f"chat_template: '{template}' is neither a template name ({', '.join(NAMED)}) "
+                "nor a Jinja template; for a file write chat_template: {file: PATH}"
+            )
         allowed = FORMAT_COLUMNS[self.format]
         for target in self.columns:
             if target not in allowed:

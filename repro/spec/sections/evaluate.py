@@ -10,7 +10,8 @@ from repro.spec.sections.common import Section
 
 Metric = Literal["perplexity", "exact_match", "preference_accuracy"]
 METRICS: tuple[str, ...] = get_args(Metric)  # the one list of metric names
-ANSWER_FORMATS = ("instruction", "chat", "preference")  # data formats with a reference answer
+# data formats with a reference answer (feedback: the completions labelled desirable)
+ANSWER_FORMATS = ("instruction", "chat", "preference", "feedback")
 
 
 class Evaluate(Section):

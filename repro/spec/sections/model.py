@@ -80,5 +80,15 @@ Base = Annotated[
 ]
 
 
+class Teacher(Section):
+    """The model a distillation student learns from: another spec's trained model."""
+
+    spec: str = Field(description="a spec in this workspace that trains a full language model")
+
+
 class Model(Section):
     base: Base = Field(description="where the starting weights come from")
+    teacher: Teacher | None = Field(
+        None, description="train.method distill: {spec: NAME}, the teacher's train stage "
+        "runs first; null = no teacher"
+    )

@@ -244,12 +244,11 @@ RewardSource = Annotated[
 ]
 
 
-class Grpo(TrainCommon):
-    """Online RL with GRPO (TRL's GRPOTrainer): sample completions of the training prompts,
-    score them, and push up the ones that beat their group's mean. ``batch_size`` counts
-    completions, so ``batch_size * grad_accum`` must be a multiple of ``num_generations``."""
+class OnlineRL(TrainCommon):
+    """What GRPO and RLOO share: sample completions of the training prompts and score them
+    with the reward. ``batch_size`` counts completions, so ``batch_size * grad_accum`` must
+    be a multiple of ``num_generations``."""
 
-    method: Literal["grpo"]
     peft: Peft | None = Field(None, description="null = full fine-tune; {kind: lora, ...} = LoRA")
     reward: RewardSource | list[RewardSource] = Field(
         description="{function: exact_match}, {spec: <reward spec>}, or a list of them "
@@ -261,14 +260,9 @@ class Grpo(TrainCommon):
     beta: float = Field(
         0.0, ge=0, description="KL penalty towards the base model; 0 = no reference model"
     )
-    scale_rewards: Literal["group", "batch", "none"] = Field(
-        "group",
-        description="divide advantages by the reward std of the group or batch; none keeps "
-        "the reward's own scale (Dr. GRPO), so small reward-model differences stay small",
-    )
 
     @model_validator(mode="after")
-    def _groups(self) -> Grpo:
+    def _groups(self) -> OnlineRL:
         if (self.batch_size * self.grad_accum) % self.num_generations:
             raise ValueError(
                 f"batch_size * grad_accum ({self.batch_size * self.grad_accum}) must be a "
@@ -277,11 +271,82 @@ class Grpo(TrainCommon):
         return self
 
 
-TRL_METHODS = ("trl-sft", "dpo", "reward", "grpo")
+class Grpo(OnlineRL):
+    """Online RL with GRPO (TRL's GRPOTrainer): push up the completions that beat their
+    group's mean reward."""
+
+    method: Literal["grpo"]
+    scale_rewards: Literal["group", "batch", "none"] = Field(
+        "group",
+        description="divide advantages by the reward std of the group or batch; none keeps "
+        "the reward's own scale (Dr. GRPO), so small reward-model differences stay small",
+    )
+
+
+class Rloo(OnlineRL):
+    """Online RL with RLOO (TRL's RLOOTrainer): each completion's advantage is its reward
+    minus the mean reward of the other completions of the same prompt (leave one out)."""
+
+    method: Literal["rloo"]
+    normalize_advantages: bool = Field(
+        False, description="scale the advantages of each batch to mean 0 and std 1"
+    )
+
+
+class Kto(TrainCommon):
+    """Kahneman-Tversky optimisation (TRL's KTOTrainer) on unpaired binary feedback
+    (prompt/completion/label); the reference model is the base model."""
+
+    method: Literal["kto"]
+    peft: Peft | None = Field(None, description="null = full fine-tune; {kind: lora, ...} = LoRA")
+    beta: float = Field(0.1, gt=0, le=100, description="how strongly the policy stays near the reference")
+    desirable_weight: float = Field(
+        1.0, gt=0, le=100, description="weight of the loss on desirable completions"
+    )
+    undesirable_weight: float = Field(
+        1.0, gt=0, le=100,
+        description="weight of the loss on undesirable completions (raise the weight of the "
+        "rarer kind so both sides count alike)",
+    )
+
+
+class Orpo(TrainCommon):
+    """Odds-ratio preference optimisation (trl.experimental.orpo.ORPOTrainer, TRL's
+    experimental namespace): an SFT loss on the chosen answers plus a log-odds-ratio
+    penalty on the rejected ones; no reference model."""
+
+    method: Literal["orpo"]
+    peft: Peft | None = Field(None, description="null = full fine-tune; {kind: lora, ...} = LoRA")
+    beta: float = Field(
+        0.1, gt=0, le=100, description="weight of the odds-ratio term against the SFT loss (lambda)"
+    )
+
+
+class Distill(TrainCommon):
+    """On-policy distillation (TRL's DistillationTrainer) from the teacher in
+    ``model.teacher``: the student samples completions of the training prompts and learns
+    the teacher's next-token distribution on them."""
+
+    method: Literal["distill"]
+    peft: Peft | None = Field(None, description="null = full fine-tune; {kind: lora, ...} = LoRA")
+    temperature: float = Field(
+        1.0, gt=0, le=10, description="temperature of sampling and of both distributions"
+    )
+    beta: float = Field(
+        0.5, ge=0, le=1,
+        description="the loss mix (generalised Jensen-Shannon): 0 = forward KL(teacher || "
+        "student), 0.5 = JSD, 1 = reverse KL(student || teacher)",
+    )
+    max_completion_length: int = Field(8, gt=0, le=131072, description="tokens per completion")
+
+
+TRL_METHODS = ("trl-sft", "dpo", "reward", "grpo", "rloo", "kto", "orpo", "distill")
+# methods that keep a frozen copy of the base as their reference (none with an adapter)
+REFERENCE_METHODS = ("dpo", "kto")
 
 
 def reward_sources(train: Any) -> list[tuple[tuple[Any, ...], Any]]:
-    """A train section's reward sources with their field paths (grpo; else none)."""
+    """A train section's reward sources with their field paths (grpo, rloo; else none)."""
     reward = getattr(train, "reward", None)
     if reward is None:
         return []
@@ -290,5 +355,6 @@ def reward_sources(train: Any) -> list[tuple[tuple[Any, ...], Any]]:
     return [(("train", "reward"), reward)]
 
 Train = Annotated[
-    Pretrain | Sft | TrlSft | Dpo | RewardModel | Grpo, Field(discriminator="method")
+    Pretrain | Sft | TrlSft | Dpo | RewardModel | Grpo | Rloo | Kto | Orpo | Distill,
+    Field(discriminator="method"),
 ]

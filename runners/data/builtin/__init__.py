@@ -33,6 +33,7 @@ GENERATORS: dict[str, tuple[str, Callable[[int, int], list]]] = {
     "arithmetic": ("instruction", arithmetic.arithmetic),
     "arithmetic-chat": ("chat", arithmetic.arithmetic_chat),
     "arithmetic-preference": ("preference", arithmetic.arithmetic_preference),
+    "arithmetic-feedback": ("feedback", arithmetic.arithmetic_feedback),
 }
 
 

@@ -5,6 +5,8 @@
 - ``arithmetic-chat``: the same problems as conversations (``messages`` with roles).
 - ``arithmetic-preference``: ``{"prompt", "chosen", "rejected"}`` pairs, chosen = the
   right answer, rejected = a near miss.
+- ``arithmetic-feedback``: unpaired binary feedback ``{"prompt", "completion", "label"}``:
+  the preference pairs split up, each question keeping one of its two answers.
 """
 
 from __future__ import annotations
@@ -80,3 +82,19 @@ def arithmetic_preference(size: int, seed: int) -> list[Row]:
                 wrong = right + rng.choice((-1, 1)) * rng.randint(1, 10)
         rows.append({"prompt": p["instruction"], "chosen": p["output"], "rejected": str(wrong)})
     return rows
+
+
+def arithmetic_feedback(size: int, seed: int) -> list[dict]:
+    """``size`` rows ``{"prompt": "17+5", "completion": "22", "label": true}``.
+
+    Each comes from one preference pair (the same seed gives the same pairs): with
+    probability one half it keeps the right answer (label true, desirable), else the near
+    miss (label false), so the labels are about balanced but never paired.
+    """
+    rng = random.Random(seed + 1)  # the coin, apart from the pairs' own generator
+    out = []
+    for pair in arithmetic_preference(size, seed):
+        good = rng.random() < 0.5
+        out.append({"prompt": pair["prompt"], "completion": pair["chosen" if good else "rejected"],
+                    "label": good})
+    return out

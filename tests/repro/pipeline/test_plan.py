@@ -145,3 +145,38 @@ def test_plan_writes_nothing_and_honours_overrides(tmp_path, capsys):
     (plan,) = _plan_json(ws, "pre", "--set", "train.batch_size=2", capsys=capsys)
     assert plan["tokens_per_step"] == 2 * 48
     assert tree_digest(ws) == before
+
+
+def test_reference_and_teacher_models_are_counted(tmp_path, capsys):
+    """DPO and KTO hold a frozen copy of the base (not with LoRA, whose disabled base is the
+    reference); a distillation student holds its teacher; ORPO holds nothing more."""
+    from tests.specs import FEEDBACK_DATA, PREFERENCE_DATA
+
+    pref = {"data": PREFERENCE_DATA, "evaluate.metrics": ["preference_accuracy"]}
+    small = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+             "num_attention_heads": 2}
+    ws = make_workspace(tmp_path, {
+        "pre.yaml": spec("pretrain"),
+        "dpo.yaml": spec("dpo"),
+        "dpo-lora.yaml": spec("dpo", {"train.peft": {"kind": "lora"}}),
+        "kto.yaml": spec("kto", {"data": FEEDBACK_DATA}),
+        "orpo.yaml": spec("orpo", pref),
+        "student.yaml": spec("distill", {"model.base": {"config": small},
+                                         "model.teacher": {"spec": "pre"}}),
+    })
+    plans = {p["spec"]: p for p in _plan_json(ws, "pre", "dpo", "dpo-lora", "kto", "orpo",
+                                              "student", capsys=capsys)}
+    total = plans["pre"]["parameters"]
+    for name in ("dpo", "kto"):
+        mem = plans[name]["memory"]
+        assert mem["reference"] == 4 * total
+        assert mem["total"] == 16 * total + 4 * total
+    assert "reference" not in plans["dpo-lora"]["memory"]
+    assert "reference" not in plans["orpo"]["memory"] and "teacher" not in plans["orpo"]["memory"]
+    student = plans["student"]
+    assert student["memory"]["teacher"] == 4 * total
+    assert student["parameters"] < total  # the student is the smaller model
+    assert student["memory"]["total"] == 16 * student["parameters"] + 4 * total
+    assert main(["-C", str(ws), "plan", "student"]) == 0
+    out = capsys.readouterr().out
+    assert "teacher model" in out and "teacher pre:" in out
