@@ -22,7 +22,8 @@ from repro.spec.schema import (
     SpecReward,
     reward_sources,
 )
-from repro.spec.sections.evaluate import ANSWER_FORMATS
+from repro.spec.sections.evaluate import ANSWER_FORMATS, GENERATION_METRICS, ROLLING_METRICS
+from repro.spec.tasks import check_evaluate
 from repro.spec.workspace import Entry, valid_name
 
 
@@ -121,9 +122,26 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
                  "language model",
                  "start from its base; use it as train.reward: {spec: ...} in a grpo spec")
 
-    if "perplexity" in spec.evaluate.metrics and data.format == "preference":
-        _err(entry, ("evaluate", "metrics"), "perplexity needs text, instruction or chat data",
-             "data.format is 'preference'")
+    ev = spec.evaluate
+    for m in ev.metrics:
+        if (m == "perplexity" or m in ROLLING_METRICS) and data.format == "preference":
+            _err(entry, ("evaluate", "metrics"), f"{m} needs text, instruction or chat data",
+                 "data.format is 'preference'")
+        if m in GENERATION_METRICS and m != "exact_match" and data.format not in ANSWER_FORMATS:
+            _err(entry, ("evaluate", "metrics"),
+                 f"{m} compares generated answers with reference answers: it needs "
+                 "instruction, chat or preference data", f"data.format is '{data.format}'")
+    for i, g in enumerate(ev.gates):
+        if g.against == entry.name:
+            _err(entry, ("evaluate", "gates", i, "against"), "a gate cannot compare a spec "
+                 "with itself", "name another spec, or use min/max")
+        other = by_name.get(g.against or "")
+        if other is not None and other.spec is not None and any(
+                og.against == entry.name for og in other.spec.evaluate.gates):
+            _err(entry, ("evaluate", "gates", i, "against"),
+                 f"cycle: '{g.against}' has a gate against this spec too", None)
+    check_evaluate(root, spec, lambda path, msg, hint=None: _err(entry, path, msg, hint),
+                   set(by_name))
     _check_method(entry, by_name)
 
     peft = getattr(train, "peft", None)

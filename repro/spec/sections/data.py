@@ -18,6 +18,7 @@ BUILTINS = {
     "arithmetic": "instruction",
     "arithmetic-chat": "chat",
     "arithmetic-preference": "preference",
+    "plural": "instruction",
 }
 FORMAT_COLUMNS = {
     "text": ("text",),
@@ -31,10 +32,12 @@ HASH_PATTERN = r"^blake3:[0-9a-f]{64}$"
 class BuiltinSource(Section):
     """Data the project generates itself, deterministic for a seed and size."""
 
-    builtin: Literal["grammar", "arithmetic", "arithmetic-chat", "arithmetic-preference"] = Field(
+    builtin: Literal["grammar", "arithmetic", "arithmetic-chat", "arithmetic-preference",
+                     "plural"] = Field(
         description="grammar: pretraining text; arithmetic: instruction rows with exact answers; "
         "arithmetic-chat: the same as chat conversations; arithmetic-preference: "
-        "prompt/chosen/rejected pairs (chosen is the right answer)"
+        "prompt/chosen/rejected pairs (chosen is the right answer); plural: instruction rows "
+        "rewriting a singular clause in the plural (text-to-text, for BLEU/chrF/ROUGE)"
     )
     size: int = Field(4000, gt=0, le=2_000_000, description="rows to generate")
 
