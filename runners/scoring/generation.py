@@ -63,15 +63,15 @@ def score_answers(answers: list[str], references: list[str], metrics: Sequence[s
         if name in ("bleu", "chrf"):
             out[name] = round(res[name], 6)
             settings[name] = {"signature": res["signature"], **opts}
+            fn = library.bleu_score if name == "bleu" else library.chrf_score
             pairs = list(zip(answers, references, strict=True))
-            b = stats.bootstrap(pairs, lambda ps, n=name, o=opts: library.compute(
-                n, [p for p, _ in ps], [r for _, r in ps], o)[n],
+            b = stats.bootstrap(pairs, lambda ps, n=name, f=fn, o=opts: f(
+                [p for p, _ in ps], [r for _, r in ps], **o)[n],
                 min(iters, stats.CORPUS_ITERS), seed)
             if b:
                 out[f"{name}_stderr"], ci[name] = b["stderr"], b["ci95"]
         elif name == "rouge":
-            per = [library.compute("rouge", [a], [r], opts) for a, r in zip(answers, references,
-                                                                          strict=True)]
+            per = library.rouge_items(answers, references, **opts)
             settings["rouge"] = {"package": "rouge-score 0.1.2", "sentence_split": "newline",
                                  **opts}
             for key in res:

@@ -39,20 +39,52 @@ def _info(description: str, features=_STR) -> evaluate.MetricInfo:
                                features=features)
 
 
+def bleu_score(predictions, references, tokenize="13a", lowercase=False, smooth_method="exp",
+               smooth_value=None, effective_order=False) -> dict[str, Any]:
+    from sacrebleu.metrics import BLEU
+
+    bleu = BLEU(tokenize=tokenize, lowercase=lowercase, smooth_method=smooth_method,
+                smooth_value=smooth_value, effective_order=effective_order, force=True)
+    res = bleu.corpus_score(list(predictions), _streams(references))
+    return {"bleu": res.score, "signature": str(bleu.get_signature())}
+
+
+def chrf_score(predictions, references, char_order=6, word_order=0, beta=2, lowercase=False,
+               whitespace=False, eps_smoothing=False) -> dict[str, Any]:
+    from sacrebleu.metrics import CHRF
+
+    chrf = CHRF(char_order=char_order, word_order=word_order, beta=beta, lowercase=lowercase,
+                whitespace=whitespace, eps_smoothing=eps_smoothing)
+    res = chrf.corpus_score(list(predictions), _streams(references))
+    return {"chrf": res.score, "signature": str(chrf.get_signature())}
+
+
+ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+
+
+def rouge_items(predictions, references, rouge_types=ROUGE_TYPES,
+                use_stemmer=False) -> list[dict[str, float]]:
+    """Per-item ROUGE F-measures (rougeLsum reads sentences from newlines: nltk's splitter
+    needs data that is not here)."""
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(list(rouge_types), use_stemmer=use_stemmer,
+                                      split_summaries=False)
+    out = []
+    for pred, ref in zip(predictions, references, strict=True):
+        scores = scorer.score(ref, pred)
+        out.append({t: scores[t].fmeasure for t in rouge_types})
+    return out
+
+
 class Bleu(evaluate.Metric):
-    """Corpus BLEU (sacrebleu), one reference per prediction."""
+    """Corpus BLEU (sacrebleu); one or several references per prediction."""
 
     def _info(self):
         return _info("sacrebleu corpus BLEU", _MULTI)
 
-    def _compute(self, predictions, references, tokenize="13a", lowercase=False,
-                 smooth_method="exp", smooth_value=None, effective_order=False):
-        from sacrebleu.metrics import BLEU
-
-        bleu = BLEU(tokenize=tokenize, lowercase=lowercase, smooth_method=smooth_method,
-                    smooth_value=smooth_value, effective_order=effective_order)
-        res = bleu.corpus_score(list(predictions), _streams(references))
-        return {"bleu": res.score, "signature": str(bleu.get_signature())}
+    def _compute(self, predictions, references, **options):
+        return bleu_score(predictions, references, **options)
 
 
 class Chrf(evaluate.Metric):
@@ -61,14 +93,8 @@ class Chrf(evaluate.Metric):
     def _info(self):
         return _info("sacrebleu corpus chrF", _MULTI)
 
-    def _compute(self, predictions, references, char_order=6, word_order=0, beta=2,
-                 lowercase=False, whitespace=False, eps_smoothing=False):
-        from sacrebleu.metrics import CHRF
-
-        chrf = CHRF(char_order=char_order, word_order=word_order, beta=beta,
-                    lowercase=lowercase, whitespace=whitespace, eps_smoothing=eps_smoothing)
-        res = chrf.corpus_score(list(predictions), _streams(references))
-        return {"chrf": res.score, "signature": str(chrf.get_signature())}
+    def _compute(self, predictions, references, **options):
+        return chrf_score(predictions, references, **options)
 
 
 class Rouge(evaluate.Metric):
@@ -77,20 +103,10 @@ class Rouge(evaluate.Metric):
     def _info(self):
         return _info("rouge-score F-measures")
 
-    def _compute(self, predictions, references, rouge_types=("rouge1", "rouge2", "rougeL",
-                                                              "rougeLsum"), use_stemmer=False):
-        from rouge_score import rouge_scorer
-
-        scorer = rouge_scorer.RougeScorer(list(rouge_types), use_stemmer=use_stemmer,
-                                          split_summaries=False)
-        sums = dict.fromkeys(rouge_types, 0.0)
-        for pred, ref in zip(predictions, references, strict=True):
-            # rougeLsum reads sentences from newlines (nltk's splitter needs data not here)
-            scores = scorer.score(ref, pred)
-            for t in rouge_types:
-                sums[t] += scores[t].fmeasure
-        n = len(predictions)
-        return {t: (sums[t] / n if n else 0.0) for t in rouge_types}
+    def _compute(self, predictions, references, rouge_types=ROUGE_TYPES, use_stemmer=False):
+        items = rouge_items(predictions, references, rouge_types, use_stemmer)
+        n = len(items)
+        return {t: (sum(i[t] for i in items) / n if n else 0.0) for t in rouge_types}
 
 
 def normalise(text: str, ignore_case=False, ignore_punctuation=False, ignore_whitespace=False,
