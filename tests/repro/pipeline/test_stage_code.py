@@ -31,7 +31,7 @@ def _dvc(ws: Path, *args: str) -> subprocess.CompletedProcess:
 def locked(tmp_path_factory) -> Path:
     """A copy of the shipped workspace whose every stage is locked as up to date."""
     ws = tmp_path_factory.mktemp("ws")
-    for item in ("repro", "runners", "specs"):
+    for item in ("repro", "runners", "specs", "tasks"):
         shutil.copytree(ROOT / item, ws / item, ignore=shutil.ignore_patterns("__pycache__"))
     for item in ("dvc.yaml", "params.yaml", "env.lock"):
         shutil.copy(ROOT / item, ws / item)
