@@ -82,7 +82,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         rows = []
         for e in selected:
-            text, colour = status_for(e.name, graph, result)
+            text, colour = status_for(e.name, graph, result, root)
             status = style(text, colour) if colour else text
             rows.append([e.name, status, *metric_cells(spec_result(root, e)["metrics"])])
         print()

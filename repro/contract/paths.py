@@ -27,6 +27,7 @@ TRAIN_LOG = "train_log.csv"
 TRAIN_METRICS = "train_metrics.json"
 TRAIN_LINEAGE = "train.lineage.json"
 METRICS = "metrics.json"
+GATES = "gates.json"  # regression gate results (runners/scoring/gates.py)
 EVAL_LINEAGE = "evaluate.lineage.json"
 # the per-execution part of a stage's record (times, git state, hardware, MLflow run):
 # written next to the lineage record but not a DVC out, so it never reaches dvc.lock

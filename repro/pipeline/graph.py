@@ -90,6 +90,10 @@ class Graph:
                        if name == spec or s.kind != "evaluate")
             seen.add(name)
             todo.extend(spec_refs(self.specs[name]))
+            if name == spec:  # a gate against another spec reads its evaluate stage's metrics
+                for ref in {g["against"] for g in self.specs[name]["evaluate"].get("gates", [])
+                            if g.get("against") and g["against"] in self.specs}:
+                    out |= self.upstream(ref)
         return out
 
 
@@ -301,11 +305,13 @@ def build_graph(root: Path, entries: list[Entry]) -> Graph:
             name=f"evaluate-{name}",
             cmd=f"python -m runners.evaluate {name}",
             deps=sorted({str(paths.data_dir(key)), str(paths.model_dir(name)),
-                         str(d / paths.TRAIN_LINEAGE), *base_deps, *deps["evaluate"]}),
+                         str(d / paths.TRAIN_LINEAGE), *base_deps, *deps["evaluate"],
+                         *evaluate_inputs(root, spec)}),
             params=[f"{p}.seed", f"{p}.determinism", f"{p}.data", f"{p}.model", f"{p}.evaluate",
                     f"{p}.tracking"],
             outs=[str(d / paths.EVAL_LINEAGE)],
-            metrics=[str(d / paths.METRICS)],
+            metrics=[str(d / paths.METRICS)]
+            + ([str(d / paths.GATES)] if spec.evaluate.gates else []),
             spec=name,
             kind="evaluate",
         ))
@@ -338,6 +344,19 @@ def human_stage(root: Path, name: str, spec: Any) -> Stage | None:
         spec=name,
         kind="human_eval",
     )
+
+
+def evaluate_inputs(root: Path, spec: Any) -> list[str]:
+    """What an evaluate stage reads besides the model and data: task files and their data
+    files, custom metric modules, and the metrics of the specs its gates compare against."""
+    from repro.spec.tasks import data_files, load_task
+
+    ev = spec.evaluate
+    out = [c.path.rstrip("/") for c in ev.custom]
+    for t in ev.tasks:
+        out += [t.path, *data_files(load_task(root, t.path))]
+    out += [str(paths.spec_dir(g.against) / paths.METRICS) for g in ev.gates if g.against]
+    return out
 
 
 def train_command(train: Any, name: str) -> tuple[str, list[str]]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from repro.contract import paths
 from repro.contract.paths import PARAMS_FILE
 from repro.contract.worker import OFF_ENV, OWNER_ENV, WORKER_ENV
 from repro.errors import ReproError, ReproFailure
@@ -71,12 +72,16 @@ def require_dvc(root: Path) -> None:
         )
 
 
-def status_for(spec: str, graph: Any, result: RunResult) -> tuple[str, str | None]:
+def status_for(spec: str, graph: Any, result: RunResult,
+               root: Path | None = None) -> tuple[str, str | None]:
     """A spec's status after a run, for the summary: ``(text, colour)``."""
     stages = graph.spec_stages(spec)
     failed = [s.kind for s in stages if s.name in result.failed]
     ran = [s.kind for s in stages if s.name in result.ran]
     if failed:
+        gates = failed_gates(root, spec) if root is not None and "evaluate" in failed else []
+        if gates:
+            return "FAILED gate " + "; ".join(gates), "red"
         return "FAILED " + ", ".join(failed), "red"
     upstream_failed = sorted(graph.upstream(spec) & set(result.failed))
     if upstream_failed:
@@ -86,6 +91,18 @@ def status_for(spec: str, graph: Any, result: RunResult) -> tuple[str, str | Non
     if result.error and not result.ran:
         return "not run", None
     return "up to date", "green"
+
+
+def failed_gates(root: Path, spec: str) -> list[str]:
+    """The failed regression gates of a spec's last evaluation (runs/<spec>/gates.json)."""
+
+    path = root / paths.spec_dir(spec) / paths.GATES
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+        return [f"{g['metric']} {g['value']:g} vs {g['kind']} {g['threshold']:g}"
+                for g in result["gates"] if not g["passed"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def run_specs(root: Path, entries: list, selected: list, *, targets: list[str] | None,

@@ -24,7 +24,8 @@ from repro.spec.schema import (
     SpecReward,
     reward_sources,
 )
-from repro.spec.sections.evaluate import ANSWER_FORMATS
+from repro.spec.sections.evaluate import ANSWER_FORMATS, GENERATION_METRICS, ROLLING_METRICS
+from repro.spec.tasks import check_evaluate
 from repro.spec.workspace import Entry, valid_name
 
 PROMPT_FORMATS = ("instruction", "chat", "preference")  # rows with a prompt to sample from
@@ -139,9 +140,27 @@ def _check_one(root: Path, entry: Entry, by_name: dict[str, Entry]) -> None:
                  "language model",
                  "start from its base; use it as train.reward: {spec: ...} in a grpo spec")
 
-    if "perplexity" in spec.evaluate.metrics and data.format in ("preference", "feedback"):
-        _err(entry, ("evaluate", "metrics"), "perplexity needs text, instruction or chat data",
-             f"data.format is '{data.format}'")
+    ev = spec.evaluate
+    for m in ev.metrics:
+        if (m == "perplexity" or m in ROLLING_METRICS) and data.format in ("preference",
+                                                                            "feedback"):
+            _err(entry, ("evaluate", "metrics"), f"{m} needs text, instruction or chat data",
+                 f"data.format is '{data.format}'")
+        if m in GENERATION_METRICS and m != "exact_match" and data.format not in ANSWER_FORMATS:
+            _err(entry, ("evaluate", "metrics"),
+                 f"{m} compares generated answers with reference answers: it needs "
+                 "instruction, chat or preference data", f"data.format is '{data.format}'")
+    for i, g in enumerate(ev.gates):
+        if g.against == entry.name:
+            _err(entry, ("evaluate", "gates", i, "against"), "a gate cannot compare a spec "
+                 "with itself", "name another spec, or use min/max")
+        other = by_name.get(g.against or "")
+        if other is not None and other.spec is not None and any(
+                og.against == entry.name for og in other.spec.evaluate.gates):
+            _err(entry, ("evaluate", "gates", i, "against"),
+                 f"cycle: '{g.against}' has a gate against this spec too", None)
+    check_evaluate(root, spec, lambda path, msg, hint=None: _err(entry, path, msg, hint),
+                   set(by_name))
     _check_method(entry, by_name)
     _check_human_eval(entry, by_name)
     _check_tracking(root, entry)

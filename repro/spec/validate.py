@@ -88,16 +88,16 @@ def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _convert(err: dict[str, Any], doc: Loaded) -> SpecError:
+def _convert(err: dict[str, Any], doc: Loaded, root: Any = Spec) -> SpecError:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     value = err.get("input")
-    path = resolve_loc(tuple(err["loc"]), doc.data, Spec)
+    path = resolve_loc(tuple(err["loc"]), doc.data, root)
     hint = None
 
     if kind == "extra_forbidden":
         key = str(path[-1])
-        parent = model_at(tuple(path[:-1]), doc.data, Spec)
+        parent = model_at(tuple(path[:-1]), doc.data, root)
         allowed = sorted(parent.model_fields) if parent else []
         if parent is Spec:
             allowed.append("extends")
@@ -109,7 +109,7 @@ def _convert(err: dict[str, Any], doc: Loaded) -> SpecError:
         message = "unknown field"
     elif kind == "missing":
         message = "missing required field"
-        parent = model_at(tuple(path[:-1]), doc.data, Spec)
+        parent = model_at(tuple(path[:-1]), doc.data, root)
         if parent is not None:
             f = parent.model_fields.get(str(path[-1]))
             if f is not None and f.description:
@@ -168,14 +168,20 @@ def validate_doc(doc: Loaded) -> Spec:
 
     Raises SpecError(s) naming file, line and field.
     """
-    from repro.errors import SpecErrors
     from repro.spec.migrate import upgrade
 
     upgrade(doc.data)
+    return validate_as(Spec, doc)
+
+
+def validate_as(root: Any, doc: Loaded) -> Any:
+    """Validate ``doc`` as the pydantic model ``root`` (a spec, a task file, ...)."""
+    from repro.errors import SpecErrors
+
     try:
-        return Spec.model_validate(doc.data)
+        return root.model_validate(doc.data)
     except ValidationError as e:
-        errors = [_convert(err, doc) for err in e.errors()]
+        errors = [_convert(err, doc, root) for err in e.errors()]
         # a union member that failed also reports its siblings; keep one per field
         seen: set[tuple[str | None, str]] = set()
         unique = []

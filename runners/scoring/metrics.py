@@ -1,4 +1,4 @@
-"""The metrics: perplexity and exact match, for one model on a list of rows."""
+"""The metrics of one model on a list of rows: perplexity, rolling log-likelihood, generation."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from repro.contract import progress
-from repro.spec.sections.evaluate import ANSWER_FORMATS
-from runners.data.batching import IGNORE, Example, collate, left_pad, prompt_ids
+from repro.spec.sections.evaluate import ANSWER_FORMATS, GENERATION_METRICS, ROLLING_METRICS
+from runners.data.batching import IGNORE, Example, collate, prompt_ids
 
 
 def perplexity(model, tokenizer, examples: Sequence[Example], batch_size: int) -> float:
@@ -65,28 +65,9 @@ def generate_answers(
     model, tokenizer, prompts_ids: Sequence[list[int]], max_new_tokens: int, batch_size: int
 ) -> list[str]:
     """Greedy completions of each prompt (batched, left padding), stripped."""
-    import torch
+    from runners.scoring.generation import generate
 
-    answers: list[str] = []
-    model.eval()
-    bar = progress.task("examples", len(prompts_ids), label="evaluate generation", say=print)
-    with torch.no_grad():
-        for i in range(0, len(prompts_ids), batch_size):
-            bar.update(i)
-            prompts = list(prompts_ids[i : i + batch_size])
-            batch = left_pad(prompts, tokenizer.pad_token_id)
-            out = model.generate(
-                **batch,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=tokenizer.eos_token_id,
-            )
-            new = out[:, batch["input_ids"].shape[1] :]
-            answers += [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
-    bar.update(len(prompts_ids))
-    bar.close()
-    return answers
+    return generate(model, tokenizer, prompts_ids, max_new_tokens, batch_size)
 
 
 def exact_match(answers: Sequence[str], expected: Sequence[str]) -> float:
@@ -96,30 +77,64 @@ def exact_match(answers: Sequence[str], expected: Sequence[str]) -> float:
 
 def score(
     model, tokenizer, rows: Sequence[dict], examples: Sequence[Example], fmt: str,
-    evaluate: dict[str, Any],
+    evaluate: dict[str, Any], seed: int = 0, root: str = ".",
 ) -> dict:
-    """The metrics ``evaluate["metrics"]`` asks for (exact_match on instruction and chat
-    data), floats rounded to 6 digits, plus ``n_examples``; and up to 3 sample answers
-    under ``_samples`` (not written to metrics.json)."""
+    """The metrics ``evaluate["metrics"]`` asks for, floats rounded to 6 digits, plus
+    ``n_examples``, bootstrap ``*_stderr``/``ci95`` and ``settings`` (how each was computed);
+    and up to 3 sample answers under ``_samples`` (not written to metrics.json)."""
     out: dict[str, Any] = {"n_examples": len(rows)}
+    settings: dict[str, Any] = {}
     wanted = list(evaluate["metrics"])
+    bs = int(evaluate["batch_size"])
+    boot = {"iters": int((evaluate.get("bootstrap") or {}).get("iters", 0)),
+            "seed": _boot_seed(evaluate, seed)}
     if "perplexity" in wanted:
-        out["perplexity"] = round(
-            perplexity(model, tokenizer, examples, int(evaluate["batch_size"])), 6
-        )
-    if "exact_match" in wanted and fmt in ANSWER_FORMATS:
-        from runners.data.formats import answer_rows
+        out["perplexity"] = round(perplexity(model, tokenizer, examples, bs), 6)
+    rolling = [m for m in wanted if m in ROLLING_METRICS]
+    if rolling:
+        from runners.data.prompting import full_text
+        from runners.scoring.rolling import rolling_metrics
 
-        qa = [question_answer(tokenizer, r, fmt) for r in answer_rows(list(rows), fmt)]
-        answers = generate_answers(
-            model, tokenizer, [q[0] for q in qa], int(evaluate["max_new_tokens"]),
-            int(evaluate["batch_size"]),
-        )
-        out["exact_match"] = round(exact_match(answers, [q[1] for q in qa]), 6)
+        texts = [full_text(r, fmt) for r in rows]
+        res = rolling_metrics(model, tokenizer, texts, rolling, evaluate.get("perplexity") or {},
+                              bs)
+        settings["rolling"] = res.pop("settings")
+        out.update(res)
+    gen_metrics = [m for m in wanted if m in GENERATION_METRICS]
+    custom = [{**c, "key": custom_key(c)} for c in evaluate.get("custom") or []]
+    if (gen_metrics or custom) and fmt in ANSWER_FORMATS:
+        from runners.scoring.generation import generate, score_answers
+
+        gen = evaluate.get("generation") or {}
+        qa = [question_answer(tokenizer, r, fmt) for r in rows]
+        answers = generate(model, tokenizer, [q[0] for q in qa], int(evaluate["max_new_tokens"]),
+                           bs, gen, seed)
+        res = score_answers(answers, [q[1] for q in qa], gen_metrics,
+                            evaluate.get("options") or {}, boot, root, custom)
+        settings.update(res.pop("settings", {}))
+        settings["generation"] = {**gen, "max_new_tokens": int(evaluate["max_new_tokens"]),
+                                  "batch_size": bs,
+                                  "seed": gen.get("seed") if gen.get("seed") is not None
+                                  else seed}
+        out.update(res)
         out["_samples"] = [(f"{q[2]} -> {q[1]}", a) for q, a in zip(qa[:3], answers[:3],
                                                                   strict=True)]
     if "preference_accuracy" in wanted and fmt == "preference":
         from runners.scoring.preference import preference_scores
 
-        out.update(preference_scores(model, tokenizer, rows, int(evaluate["batch_size"]), False))
+        out.update(preference_scores(model, tokenizer, rows, bs, False))
+    if settings:
+        out["settings"] = settings
     return out
+
+
+def custom_key(c: dict[str, Any]) -> str:
+    """A custom metric's key in metrics.json: its name, or its file's stem."""
+    from pathlib import PurePosixPath
+
+    return c.get("name") or PurePosixPath(c["path"].rstrip("/")).stem.replace(".", "_")
+
+
+def _boot_seed(evaluate: dict[str, Any], seed: int) -> int:
+    s = (evaluate.get("bootstrap") or {}).get("seed")
+    return int(seed if s is None else s)

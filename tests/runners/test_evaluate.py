@@ -22,7 +22,13 @@ def test_instruction_metrics_are_sane_and_stable(pretrained, sft_full):
     path = pretrained / "runs/sft-full" / paths.METRICS
     first = path.read_bytes()
     assert json.loads(first) == metrics
-    assert set(metrics) == {"perplexity", "exact_match", "n_examples", "base"}
+    assert set(metrics) == {"perplexity", "exact_match", "n_examples", "base",
+                            "exact_match_stderr", "ci95", "settings"}
+    assert metrics["settings"]["generation"] == {
+        "do_sample": False, "temperature": 1.0, "top_p": 1.0, "top_k": None, "stop": [],
+        "seed": 7, "max_new_tokens": 4, "batch_size": 8}
+    lo, hi = metrics["ci95"]["exact_match"]
+    assert lo <= metrics["exact_match"] <= hi
     assert metrics["n_examples"] == 16
     assert 0.0 <= metrics["exact_match"] <= 1.0
     assert metrics["perplexity"] >= 1.0

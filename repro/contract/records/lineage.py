@@ -179,6 +179,8 @@ class StageLineage(_Lineage):
     outputs: dict[str, str | None] = Field(default_factory=dict)  # sha256 per output path
     training: dict[str, Any] | None = None  # train: {"processes": N}
     trainer: str | None = None  # TRL methods: the trainer class it subclassed
+    # evaluate: task files and their data hashes, n-shot, seeds, custom metric modules, gates
+    evaluation: dict[str, Any] | None = None
 
 
 class RawInput(Part):

@@ -20,6 +20,7 @@ BUILTINS = {
     "arithmetic-chat": "chat",
     "arithmetic-preference": "preference",
     "arithmetic-feedback": "feedback",
+    "plural": "instruction",
 }
 # Each data format's columns and what each holds, checked by repro/spec/datafiles.py at
 # validate time and again by the prepare stage: "text" a non-empty string, "text?" an
@@ -44,13 +45,14 @@ HASH_PATTERN = r"^blake3:[0-9a-f]{64}$"
 class BuiltinSource(Section):
     """Data the project generates itself, deterministic for a seed and size."""
 
-    builtin: Literal[
-        "grammar", "arithmetic", "arithmetic-chat", "arithmetic-preference", "arithmetic-feedback"
-    ] = Field(
+    builtin: Literal["grammar", "arithmetic", "arithmetic-chat", "arithmetic-preference",
+                     "arithmetic-feedback", "plural"] = Field(
         description="grammar: pretraining text; arithmetic: instruction rows with exact answers; "
         "arithmetic-chat: the same as chat conversations; arithmetic-preference: "
         "prompt/chosen/rejected pairs (chosen is the right answer); arithmetic-feedback: "
-        "prompt/completion/label rows (label true for the right answer, false for a near miss)"
+        "prompt/completion/label rows (label true for the right answer, false for a near miss); "
+        "plural: instruction rows rewriting a singular clause in the plural (text-to-text, for "
+        "BLEU/chrF/ROUGE)"
     )
     size: int = Field(4000, gt=0, le=2_000_000, description="rows to generate")
 

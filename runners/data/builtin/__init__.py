@@ -12,6 +12,9 @@ its results have a right answer:
 - ``arithmetic-chat``: the same problems as conversations (``messages`` with roles).
 - ``arithmetic-preference``: ``{"prompt", "chosen", "rejected"}`` pairs, chosen = the
   right answer, rejected = a near miss.
+- ``plural``: instruction rows rewriting a singular clause in the plural (text-to-text:
+  BLEU, chrF and ROUGE give partial credit); see ``plural.py``, which also makes the
+  ``agreement`` multiple-choice benchmark.
 
 Each generator draws from its own ``random.Random(seed)``; the same (size, seed)
 always gives the same rows, on every platform and Python version.
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from runners.data.builtin import arithmetic, grammar
+from runners.data.builtin import arithmetic, grammar, plural
 
 Row = dict[str, str]
 
@@ -34,6 +37,7 @@ GENERATORS: dict[str, tuple[str, Callable[[int, int], list]]] = {
     "arithmetic-chat": ("chat", arithmetic.arithmetic_chat),
     "arithmetic-preference": ("preference", arithmetic.arithmetic_preference),
     "arithmetic-feedback": ("feedback", arithmetic.arithmetic_feedback),
+    "plural": ("instruction", plural.plural),
 }
 
 

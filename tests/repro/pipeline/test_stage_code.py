@@ -31,7 +31,7 @@ def _dvc(ws: Path, *args: str) -> subprocess.CompletedProcess:
 def locked(tmp_path_factory) -> Path:
     """A copy of the shipped workspace whose every stage is locked as up to date."""
     ws = tmp_path_factory.mktemp("ws")
-    for item in ("repro", "runners", "specs", "human"):  # human/: the human-eval stage deps
+    for item in ("repro", "runners", "specs", "human", "tasks"):  # what the stages read
         shutil.copytree(ROOT / item, ws / item, ignore=shutil.ignore_patterns("__pycache__"))
     for item in ("dvc.yaml", "params.yaml", "env.lock"):
         shutil.copy(ROOT / item, ws / item)
