@@ -137,13 +137,13 @@ def test_progress_never_pollutes_json_and_show_says_why_stale(tmp_path):
     assert show(ws)["pre"]["status"] == "up to date"  # rebuilt (restored) since: not failed
 
     # 3. on a terminal: the live view, within 2 s of DVC starting a stage
-    spec_file.write_text(spec_file.read_text().replace("max_steps: 40", "max_steps: 60"))
+    spec_file.write_text(spec_file.read_text().replace("max_steps: 40", "max_steps: 240"))
     code, chunks = pty_run([sys.executable, "-m", "repro.cli", "run"], ws)
     text = "".join(c for _, c in chunks)
     assert code == 0, text
     assert abs(first(chunks, "stage 2/3") - first(chunks, "Running stage 'train-pre'")) < 2.0
-    assert re.search(r"\d+/60 steps\s+loss \d+\.\d+\s+[\d.]+ steps/s\s+[\d.]+k tok/s\s+ETA",
+    assert re.search(r"\d+/240 steps\s+loss \d+\.\d+\s+[\d.]+ steps/s\s+[\d.]+k tok/s\s+ETA",
                      text), text[-3000:]
     assert "✓ stage 2/3 train-pre done in" in text and "✓ stage 3/3 evaluate-pre" in text
-    assert "step 60/60" not in text  # the stages' plain lines give way to the live view
+    assert "step 240/240" not in text  # the stages' plain lines give way to the live view
     assert show(ws)["pre"]["status"] == "up to date"
