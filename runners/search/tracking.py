@@ -18,7 +18,8 @@ class TrialRuns:
     def __init__(self, name: str, spec: dict[str, Any], root: Path, study) -> None:
         from mlflow import MlflowClient
 
-        from runners.records.tracking import PARENT_TAG, _experiment, tracking_uri
+        from runners.records.tracking import PARENT_TAG, tracking_uri
+        from runners.records.tracking_serve import _experiment
 
         uri = tracking_uri(spec["tracking"], root)
         self.client = MlflowClient(uri)
