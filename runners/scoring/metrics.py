@@ -103,10 +103,12 @@ def score(
     gen_metrics = [m for m in wanted if m in GENERATION_METRICS]
     custom = [{**c, "key": custom_key(c)} for c in evaluate.get("custom") or []]
     if (gen_metrics or custom) and fmt in ANSWER_FORMATS:
+        from runners.data.formats import answer_rows
         from runners.scoring.generation import generate, score_answers
 
         gen = evaluate.get("generation") or {}
-        qa = [question_answer(tokenizer, r, fmt) for r in rows]
+        # feedback data: the completions labelled desirable are the reference answers
+        qa = [question_answer(tokenizer, r, fmt) for r in answer_rows(list(rows), fmt)]
         answers = generate(model, tokenizer, [q[0] for q in qa], int(evaluate["max_new_tokens"]),
                            bs, gen, seed)
         res = score_answers(answers, [q[1] for q in qa], gen_metrics,
