@@ -19,6 +19,9 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 def test_every_example_validates_and_compiles_beside_the_shipped_specs(tmp_path, capsys):
     shutil.copytree(ROOT / "specs", tmp_path / "specs")
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    for item in ("tasks", "human"):  # what the shipped specs name besides specs/
+        if (ROOT / item).is_dir():
+            shutil.copytree(ROOT / item, tmp_path / item)
     for example in EXAMPLES:
         shutil.copy(example, tmp_path / "specs" / example.name)
     assert {e.stem for e in EXAMPLES} >= {"trl-orpo", "trl-rloo", "trl-distill", "distill-small",

@@ -20,16 +20,22 @@ METHOD_COLUMNS: dict[str, tuple[str, ...]] = {
     "dpo": ("accuracy", "margin"),
     "reward": ("accuracy", "margin"),
     "grpo": ("reward",),
+    "kto": ("margin", "kl"),
+    "orpo": ("accuracy", "margin", "nll"),
+    "rloo": ("reward",),
+    "distill": (),
 }
 # whose curves compare: the family names a chart
 FAMILY = {"pretrain": "lm", "sft": "lm", "trl-sft": "lm", "dpo": "dpo", "reward": "reward",
-          "grpo": "grpo"}
+          "grpo": "online-rl", "rloo": "online-rl", "kto": "kto", "orpo": "orpo",
+          "distill": "lm"}
 VALIDATION_COLUMN = "val_loss"
 # train fields that turn on a validation loss every N steps (the log then has val_loss)
 VALIDATION_FIELDS = ("eval_every", "validation_every")
 LABELS = {"loss": "training loss", "lr": "learning rate", "val_loss": "validation loss",
           "token_accuracy": "token accuracy", "accuracy": "reward accuracy",
-          "margin": "reward margin", "reward": "mean reward"}
+          "margin": "reward margin", "reward": "mean reward", "kl": "KL to the reference",
+          "nll": "NLL of the chosen answers"}
 
 
 def validates(train: dict[str, Any]) -> bool:

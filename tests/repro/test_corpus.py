@@ -55,6 +55,9 @@ def _workspace(tmp: Path, case: Path, expect: dict) -> Path:
     for rel in SHIPPED:
         (ws / "specs" / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / "specs" / rel, ws / "specs" / rel)
+    for item in ("tasks",):  # files the shipped specs name besides specs/ (tiny-pretrain's task)
+        if (ROOT / item).is_dir():
+            shutil.copytree(ROOT / item, ws / item)
     if (case / "files").is_dir():
         shutil.copytree(case / "files", ws, dirs_exist_ok=True)
     for link, target in expect.get("links", {}).items():

@@ -77,9 +77,9 @@ def test_evaluate_before_train(workspace, capsys):
 
 def test_unknown_metric(workspace, capsys):
     params = base_params()
-    params["specs"]["pre"]["evaluate"]["metrics"] = ["perplexity", "bleu"]
+    params["specs"]["pre"]["evaluate"]["metrics"] = ["perplexity", "blue"]
     write_params(workspace, params)
     assert evaluate.main(["pre", "--root", str(workspace)]) == 1
-    assert "specs.pre.evaluate.metrics[1]: must be 'perplexity', 'exact_match' or 'preference_accuracy' (got 'bleu'" in (
-        capsys.readouterr().err
-    )
+    err = capsys.readouterr().err
+    assert "specs.pre.evaluate.metrics[1]: must be 'perplexity', 'exact_match'" in err
+    assert "'bleu', 'chrf', 'rouge'" in err and "(got 'blue'" in err

@@ -70,8 +70,11 @@ def _with_comment(ws: Path, module: str) -> set[str]:
 
 
 def _stages(ws: Path, kind: str, method: str | None = None) -> set[str]:
+    """The ``kind`` stages (of specs training with ``method``); a sweep spec's one search
+    stage trains and evaluates, so it stands for both."""
     specs = yaml.safe_load((ws / "params.yaml").read_text())["specs"]
-    return {f"{kind}-{name}" for name, spec in specs.items()
+    return {f"search-{name}" if "search" in spec else f"{kind}-{name}"
+            for name, spec in specs.items()
             if method is None or spec["train"]["method"] == method}
 
 
